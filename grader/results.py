@@ -1,0 +1,164 @@
+"""The result of grading one submission: frozen values in the result format.
+
+Shape (SUBMISSION_FORMAT.md, "Result format"; more fields may be added, none renamed)::
+
+    {student_id, exercise_set, score, max_score,
+     exercises: [{id, score, max_score, status, feedback[], diagnosis[], parts: [{id, score,
+                  max_score, expected, given}]}],
+     warnings[], errors[]}
+
+Statuses are an enum, never bare strings.  Results are data: text, HTML, Gradescope and
+JUnit renderings live in :mod:`grader.reports`.  An instructor override is a new value
+(:meth:`ExerciseResult.settled`) that records who decided and why.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    INCORRECT = "incorrect"
+    NOT_ANSWERED = "not_answered"
+    INVALID = "invalid"
+    NEEDS_REVIEW = "needs_review"
+
+
+def status_for(score: float, max_score: float) -> Status:
+    """``correct`` at full marks, ``incorrect`` at zero, ``partial`` in between."""
+    if max_score and score >= max_score:
+        return Status.CORRECT
+    if score <= 0:
+        return Status.INCORRECT
+    return Status.PARTIAL
+
+
+def round_score(value: float) -> float:
+    """Scores are shown with at most two decimals; integral scores as integers."""
+    r = round(value + 0.0, 2)
+    return int(r) if r == int(r) else r
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One concrete thing wrong (or noteworthy) in an answer.
+
+    ``code`` is stable (``missing_row``, ``wrong_sum``, ``window_end_inclusive``...): it
+    is shared by comparators, feedback templates, diagnoses, tests and batch statistics.
+    """
+
+    code: str
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PartResult:
+    id: str
+    score: float
+    max_score: float
+    status: Status
+    expected: Any = None
+    given: Any = None
+    feedback: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    show_expected: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "score": round_score(self.score),
+            "max_score": round_score(self.max_score),
+            "status": self.status.value,
+            "given": self.given,
+            "feedback": list(self.feedback),
+            "findings": [f.code for f in self.findings],
+        }
+        if self.show_expected:
+            data["expected"] = self.expected
+        return data
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """An instructor's decision on a ``needs_review`` answer: a new value, never a mutation."""
+
+    by: str
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    title: str
+    score: float
+    max_score: float
+    status: Status
+    feedback: tuple[str, ...] = ()
+    diagnosis: tuple[str, ...] = ()
+    parts: tuple[PartResult, ...] = ()
+    settlement: Settlement | None = None
+
+    def settled(self, by: str, score: float, reason: str) -> ExerciseResult:
+        """The result after an instructor settles it (score clamped to the maximum)."""
+        score = max(0.0, min(float(score), self.max_score))
+        return replace(self, score=score, status=status_for(score, self.max_score),
+                       settlement=Settlement(by, score, reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "id": self.id,
+            "title": self.title,
+            "score": round_score(self.score),
+            "max_score": round_score(self.max_score),
+            "status": self.status.value,
+            "feedback": list(self.feedback),
+            "diagnosis": list(self.diagnosis),
+            "parts": [p.to_dict() for p in self.parts],
+        }
+        if self.settlement is not None:
+            data["settlement"] = {"by": self.settlement.by, "score": round_score(self.settlement.score),
+                                  "reason": self.settlement.reason}
+        return data
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    student_id: str | None
+    exercise_set: str
+    score: float
+    max_score: float
+    exercises: tuple[ExerciseResult, ...] = ()
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def readable(self) -> bool:
+        """False when the submission could not be read at all (then ``errors`` says why)."""
+        return not (self.errors and not self.exercises)
+
+    def exercise(self, exercise_id: str) -> ExerciseResult | None:
+        return next((e for e in self.exercises if e.id == exercise_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student_id": self.student_id,
+            "exercise_set": self.exercise_set,
+            "score": round_score(self.score),
+            "max_score": round_score(self.max_score),
+            "exercises": [e.to_dict() for e in self.exercises],
+            "warnings": list(self.warnings),
+            "errors": list(self.errors),
+            **({"meta": self.meta} if self.meta else {}),
+        }
+
+
+def unreadable(exercise_set: str, message: str, max_score: float = 100) -> GradeResult:
+    """The result of a submission that cannot be read: score 0 and one error message."""
+    return GradeResult(None, exercise_set, 0, max_score, errors=(message,))
