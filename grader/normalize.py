@@ -1,0 +1,638 @@
+"""Normalising answers: every spelling SUBMISSION_FORMAT.md accepts, to one exact value.
+
+Pure functions, no I/O.  Each returns the normal value or raises :class:`NormalizeError`
+(a ``ValueError``) whose message a student can act on; nothing else escapes, whatever
+the input (the property tests feed them garbage).
+
+- times (:func:`normalize_time`): ``"10:00"``, ``"10:00:00"``, ``"2024-01-01T10:00:00"``
+  with or without ``Z`` or an offset -> integer milliseconds (``reference.timestamps``);
+  where a window start is asked (:func:`normalize_window_start`) a window written
+  ``"[10:00, 10:05)"`` gives its start;
+- numbers (:func:`normalize_number`): JSON numbers and numeric strings (``"7"``,
+  ``"7.0"``) -> ``Decimal``; no NaN, infinity or booleans;
+- quantities (:func:`normalize_quantity`): ``"3 min"``, ``"180 s"``, ``"0.05 h"``,
+  ``"40 KB"``, ``"39 KiB"``, ``"40000 bytes"`` -> the base unit of the dimension asked
+  for (minutes for a duration, bytes for a size), exactly; KB = 1000 bytes, KiB = 1024;
+- choices (:func:`normalize_choice`): case, spaces, hyphens and underscores ignored;
+  ``ALO``/``AMO``/``EO``/``EOS`` for the delivery guarantees; the caller's synonyms;
+- event references (:func:`normalize_event_ref`): ``"e1"``, ``{"user_id": "B",
+  "amount": 3}``, ``["B", 3]``;
+- sink rows (:func:`normalize_row`): ``{"window_start", "user_id", "sum_amount"}`` with
+  the spellings above, ``window_end`` optional -> a frozen :class:`RowValue`.
+
+Clock times: the exercise data of a sheet are clock times on one day (``10:04``), so by
+default a time is read as a time of day (``clock=True``): an ISO timestamp's date is
+dropped and its clock time kept as written, offset or not (``2024-01-01T10:00:00+02:00``
+is 10:00, the time the student wrote).  ``clock=False`` reads absolute instants exactly as
+``reference.timestamps.parse_time`` does (offsets converted to UTC).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+from typing import Any
+
+from reference.serialize import decimal_text
+from reference.timestamps import HOUR, MINUTE, SECOND, Ticks, TimeFormatError, format_time, parse_time
+
+#: Longest text any single value is read from; longer text is refused before parsing.
+MAX_TEXT = 200
+#: Numbers are refused beyond 10**MAX_EXPONENT (no answer comes near; exactness stays cheap).
+MAX_EXPONENT = 60
+
+
+class NormalizeError(ValueError):
+    """A value that is not one of the accepted spellings.
+
+    ``message`` is for the student; ``loc`` is where inside the value it went wrong
+    (``(1, "sum_amount")`` for the second row's sum), empty for the value itself.
+    ``str(error)`` is ``[1].sum_amount: message``; :meth:`describe` puts a path in front.
+    """
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+
+    def at(self, *outer: str | int) -> NormalizeError:
+        """The same error, located inside ``outer`` (used while descending into lists and objects)."""
+        return NormalizeError(self.message, (*outer, *self.loc))
+
+    @property
+    def path(self) -> str:
+        return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in self.loc)
+
+    def describe(self, base: str = "") -> str:
+        """``answers.ex6.rows[1].sum_amount: expected a number, got "seven"`` for ``base`` ``answers.ex6.rows``."""
+        where = (base + self.path).lstrip(".")
+        return f"{where}: {self.message}" if where else self.message
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def is_blank(value: Any) -> bool:
+    """True for an answer left empty as the template leaves it: ``null`` or blank text."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- times ------------------------------------------------------------------------------------------------
+
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?$")
+_WINDOW = re.compile(r"^[\[(]\s*(?P<start>[^,;\[\]()]+?)\s*[,;]\s*(?P<end>[^,;\[\]()]+?)\s*[\])]$")
+_TIME_HINT = 'write it like "10:00", "10:00:00" or "2024-01-01T10:00:00"'
+
+
+@dataclass(frozen=True)
+class WindowValue:
+    """A window as a student wrote it: its start, and its end when they wrote one."""
+
+    start_ms: Ticks
+    end_ms: Ticks | None = None
+
+
+def normalize_time(value: Any, *, clock: bool = True) -> Ticks:
+    """A time (``"10:00"``, ``"10:00:00"``, ISO-8601 with or without ``Z``/offset) in ms.
+
+    With ``clock`` (the default) the result is the time of day as written, on day 0,
+    the axis of the sheet's events; otherwise the absolute instant (see the module doc).
+    Numbers are refused: a bare ``10`` could mean anything.
+    """
+    if isinstance(value, datetime):
+        return _clock_ms(value) if clock else _parse_time(value)
+    text = _text(value, "a time", _TIME_HINT)
+    if _CLOCK.match(text):
+        return _parse_time(text)
+    if _ISO.match(text):
+        if not clock:
+            return _parse_time(text)
+        try:
+            stamp = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.replace(" ", "T", 1)))
+        except (ValueError, OverflowError):
+            raise NormalizeError(f"{_show(value)} is not a valid date and time; {_TIME_HINT}") from None
+        return _clock_ms(stamp)
+    if _WINDOW.match(text):
+        raise NormalizeError(f"{_show(value)} is a window; a single time is asked here, like \"10:00\"")
+    raise NormalizeError(f"{_show(value)} is not a time; {_TIME_HINT}")
+
+
+def normalize_window(value: Any, *, clock: bool = True) -> WindowValue:
+    """A window written ``"[10:00, 10:05)"`` (either bracket style) or just its start ``"10:00"``."""
+    text = _text(value, "a window start", _TIME_HINT) if not isinstance(value, datetime) else None
+    if text is not None:
+        match = _WINDOW.match(text)
+        if match:
+            try:
+                start = normalize_time(match["start"], clock=clock)
+                end = normalize_time(match["end"], clock=clock)
+            except NormalizeError as exc:
+                raise NormalizeError(f"{_show(value)}: {exc.message}") from None
+            if end <= start:
+                raise NormalizeError(f"{_show(value)}: the window ends before it starts")
+            return WindowValue(start, end)
+    return WindowValue(normalize_time(value, clock=clock))
+
+
+def normalize_window_start(value: Any, *, clock: bool = True) -> Ticks:
+    """A window start, written as a time or as the whole window ``"[10:00, 10:05)"``."""
+    return normalize_window(value, clock=clock).start_ms
+
+
+def _parse_time(value: Any) -> Ticks:
+    try:
+        return parse_time(value)
+    except (TimeFormatError, ValueError, OverflowError):
+        raise NormalizeError(f"{_show(value)} is not a valid time; {_TIME_HINT}") from None
+
+
+def _clock_ms(stamp: datetime) -> Ticks:
+    return stamp.hour * HOUR + stamp.minute * MINUTE + stamp.second * SECOND + stamp.microsecond // 1000
+
+
+# -- numbers ----------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def normalize_number(value: Any) -> Decimal:
+    """An exact ``Decimal`` from a JSON number or a numeric string (``7``, ``"7"``, ``"7.0"``).
+
+    ``"1,000"`` (thousands separators) is read as 1000; ``"7,5"`` is refused with a hint.
+    Floats are taken by their shortest repr (``0.069`` is ``Decimal("0.069")``).
+    """
+    if isinstance(value, bool):
+        raise NormalizeError(f"expected a number, got {_show(value)}")
+    if isinstance(value, int):
+        if value.bit_length() > MAX_EXPONENT * 4:
+            raise NormalizeError("the number is too large")
+        return _checked(Decimal(value), value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise NormalizeError("expected a finite number (NaN and infinity are not accepted)")
+        return _checked(Decimal(repr(value)), value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise NormalizeError("expected a finite number (NaN and infinity are not accepted)")
+        return _checked(value, value)
+    text = _text(value, "a number", 'write it like 7 or "7.5"')
+    plain = text.replace(",", "") if _THOUSANDS.match(text) else text
+    if not _NUMBER.match(plain):
+        if re.fullmatch(r"[-+]?\d+,\d+", text):
+            raise NormalizeError(f"expected a number, got {_show(value)}; use a decimal point, like 7.5")
+        raise NormalizeError(f"expected a number, got {_show(value)}")
+    try:
+        number = Decimal(plain)
+    except (InvalidOperation, ValueError):  # pragma: no cover - the pattern admits only valid literals
+        raise NormalizeError(f"expected a number, got {_show(value)}") from None
+    return _checked(number, value)
+
+
+def _checked(number: Decimal, original: Any) -> Decimal:
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise NormalizeError(f"{_show(original)} is out of range for an answer")
+    return number
+
+
+# -- quantities with units ---------------------------------------------------------------------------------
+
+
+class Dimension(enum.StrEnum):
+    """What a quantity measures, and so its base unit: minutes, bytes or events."""
+
+    DURATION = "duration"
+    SIZE = "size"
+    COUNT = "count"
+
+    @property
+    def base_unit(self) -> str:
+        return {"duration": "min", "size": "bytes", "count": "events"}[self.value]
+
+    @property
+    def expected(self) -> str:
+        return {"duration": "a duration", "size": "a size in bytes", "count": "a number of events"}[self.value]
+
+    @property
+    def seen_as(self) -> str:
+        return {"duration": "a duration", "size": "bytes", "count": "a count of events"}[self.value]
+
+
+def _units(*groups: tuple[Iterable[str], Fraction | int]) -> dict[str, Fraction]:
+    return {name: Fraction(factor) for names, factor in groups for name in names}
+
+
+#: Unit spellings (compared in lower case) -> factor to the dimension's base unit.
+UNITS: Mapping[Dimension, Mapping[str, Fraction]] = {
+    Dimension.DURATION: _units(
+        (("ms", "msec", "msecs", "millisecond", "milliseconds"), Fraction(1, 60_000)),
+        (("s", "sec", "secs", "second", "seconds"), Fraction(1, 60)),
+        (("m", "min", "mins", "minute", "minutes"), 1),
+        (("h", "hr", "hrs", "hour", "hours"), 60),
+        (("d", "day", "days"), 24 * 60),
+    ),
+    # Sizes: KB = 1000 bytes, KiB = 1024 (SI and IEC prefixes, as the contract says).  In
+    # lower case "kb" and "kB" are the same spelling; bits are spelled out when meant.
+    Dimension.SIZE: _units(
+        (("b", "byte", "bytes"), 1),
+        (("bit", "bits"), Fraction(1, 8)),
+        (("kb", "kilobyte", "kilobytes"), 1000),
+        (("kib", "kibibyte", "kibibytes"), 1024),
+        (("mb", "megabyte", "megabytes"), 1000**2),
+        (("mib", "mebibyte", "mebibytes"), 1024**2),
+        (("gb", "gigabyte", "gigabytes"), 1000**3),
+        (("gib", "gibibyte", "gibibytes"), 1024**3),
+    ),
+    Dimension.COUNT: _units((("event", "events", "click", "clicks", "record", "records"), 1)),
+}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as written with its unit (``None`` when no unit was written)."""
+
+    magnitude: Decimal
+    unit: str | None
+
+
+_QUANTITY = re.compile(
+    r"^(?P<number>[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[^\d\s.,+-][^\d]*?)?\.?$")
+
+
+def parse_quantity(value: Any) -> Quantity:
+    """Split ``"3 min"`` into ``Quantity(Decimal(3), "min")``; a number alone has no unit."""
+    if not isinstance(value, str):
+        return Quantity(normalize_number(value), None)
+    text = _text(value, "a quantity", 'write it like "3 min" or "40000 bytes"')
+    match = _QUANTITY.match(text)
+    if not match:
+        raise NormalizeError(f"expected a number with an optional unit, like \"3 min\", got {_show(value)}")
+    try:
+        magnitude = normalize_number(match["number"])
+    except NormalizeError as exc:
+        raise NormalizeError(f"{_show(value)}: {exc.message}") from None
+    unit = " ".join(match["unit"].split()) if match["unit"] else None
+    return Quantity(magnitude, unit)
+
+
+def normalize_quantity(value: Any, dimension: Dimension | str, *, default_unit: str | None = None,
+                       units: Mapping[str, Fraction | Decimal | int | str] | None = None) -> Decimal:
+    """A quantity in the base unit of ``dimension`` (minutes, bytes or events), exactly.
+
+    A number without a unit is in ``default_unit`` (the base unit unless given).  ``units``
+    replaces the dimension's table of spellings -> factors (factors may be written as text,
+    ``"1/60"``, as in the exercise data).  A unit of another dimension is refused naming it:
+    ``"40 KB": expected a duration, got bytes ("KB")``.
+    """
+    dimension = Dimension(dimension)
+    table = _unit_table(units) if units is not None else UNITS[dimension]
+    quantity = parse_quantity(value)
+    unit = quantity.unit if quantity.unit is not None else (default_unit or dimension.base_unit)
+    factor = table.get(unit.lower())
+    if factor is None:
+        factor = _base_table(dimension, table, unit)
+    if factor is None:
+        for other, other_table in UNITS.items():
+            if other is not dimension and unit.lower() in other_table:
+                raise NormalizeError(f"{_show(value)}: expected {dimension.expected}, got {other.seen_as} "
+                                     f"({_show(unit)})")
+        known = ", ".join(dict.fromkeys(list(table)[:12]))
+        raise NormalizeError(f"{_show(value)}: unknown unit {_show(unit)}; use one of {known}")
+    return _decimal(Fraction(quantity.magnitude) * factor)
+
+
+def _base_table(dimension: Dimension, table: Mapping[str, Fraction], unit: str) -> Fraction | None:
+    # An override table may omit the base unit's own spelling; it always means factor 1.
+    return Fraction(1) if unit.lower() == dimension.base_unit and unit.lower() not in table else None
+
+
+def _unit_table(units: Mapping[str, Fraction | Decimal | int | str]) -> dict[str, Fraction]:
+    table: dict[str, Fraction] = {}
+    for name, factor in units.items():
+        try:
+            table[str(name).lower()] = Fraction(str(factor)) if isinstance(factor, str) else Fraction(factor)
+        except (ValueError, ZeroDivisionError, TypeError) as exc:
+            raise ValueError(f"unit {name!r}: bad factor {factor!r}: {exc}") from None  # the caller's data
+    return table
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """A Fraction as a Decimal: exact when it terminates, else to 50 significant digits."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+# -- choices ----------------------------------------------------------------------------------------------
+
+#: Abbreviations everyone uses for the delivery guarantees (keys and targets as choice keys).
+ABBREVIATIONS: Mapping[str, str] = {
+    "alo": "atleastonce",
+    "amo": "atmostonce",
+    "eo": "exactlyonce",
+    "eos": "exactlyonce",
+}
+
+
+def choice_key(text: str) -> str:
+    """What is compared: case folded, without spaces, hyphens, underscores and end punctuation."""
+    return re.sub(r"[\s_\-]+", "", text.casefold()).strip(".,;:!?\"'`")
+
+
+def normalize_choice(value: Any, choices: Iterable[str] | Mapping[str, Iterable[str]], *,
+                     synonyms: Mapping[str, str] | None = None) -> str:
+    """The canonical choice a student's spelling names.
+
+    ``choices`` lists the canonical choices, or maps each to its synonyms (the shape of
+    ``compare.choices`` in the exercise data); ``synonyms`` maps more spellings to
+    canonical choices.  ``At least once``, ``at_least_once``, ``AT-LEAST-ONCE`` and ``ALO``
+    all give ``at-least-once`` when that is a choice.  A table in which one spelling names
+    two choices is the caller's bug: ``ValueError``, not :class:`NormalizeError`.
+    """
+    index = _choice_index(choices, synonyms)
+    canonical = list(dict.fromkeys(index.values()))
+    if not isinstance(value, str):
+        raise NormalizeError(f"expected one of {_list(canonical)}, got {_show(value)}")
+    text = _text(value, "a choice", f"one of {_list(canonical)}")
+    found = index.get(choice_key(text))
+    if found is None:
+        raise NormalizeError(f"{_show(value)} is not one of {_list(canonical)}")
+    return found
+
+
+def normalize_choices(values: Any, choices: Iterable[str] | Mapping[str, Iterable[str]], *,
+                      synonyms: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """A list of choices, each normalised, in the order given (duplicates kept for the comparator)."""
+    if not isinstance(values, list | tuple):
+        raise NormalizeError(f"expected a list of choices, got {_show(values)}")
+    index = _choice_index(choices, synonyms)
+    out = []
+    for position, item in enumerate(values):
+        try:
+            out.append(normalize_choice(item, index))
+        except NormalizeError as exc:
+            raise exc.at(position) from None
+    return tuple(out)
+
+
+def _choice_index(choices: Iterable[str] | Mapping[str, Iterable[str]],
+                  synonyms: Mapping[str, str] | None) -> dict[str, str]:
+    if isinstance(choices, _ChoiceIndex):
+        return choices
+    index = _ChoiceIndex()
+
+    def add(spelling: str, canonical: str) -> None:
+        key = choice_key(spelling)
+        if index.get(key, canonical) != canonical:
+            raise ValueError(f"choice spelling {spelling!r} names both {index[key]!r} and {canonical!r}")
+        index[key] = canonical
+
+    if isinstance(choices, Mapping):
+        for canonical, spellings in choices.items():
+            add(canonical, canonical)
+            for spelling in ([spellings] if isinstance(spellings, str) else spellings or ()):
+                add(str(spelling), canonical)
+    else:
+        for canonical in choices:
+            add(canonical, canonical)
+    for spelling, canonical in (synonyms or {}).items():
+        add(spelling, canonical)
+    by_key = {choice_key(c): c for c in list(index.values())}
+    for abbreviation, target in ABBREVIATIONS.items():
+        if target in by_key and abbreviation not in index:
+            index[abbreviation] = by_key[target]
+    return index
+
+
+class _ChoiceIndex(dict[str, str]):
+    """A built index (spelling key -> canonical), reused across the items of a list."""
+
+
+# -- events and users ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventById:
+    """An event named by its id, ``"e1"``."""
+
+    event_id: str
+
+    def describe(self) -> str:
+        return self.event_id
+
+
+@dataclass(frozen=True)
+class EventByValue:
+    """An event named by what it holds, ``(B, 3)``: its user and amount."""
+
+    user_id: str
+    amount: Decimal
+
+    def describe(self) -> str:
+        return f"({self.user_id}, {decimal_text(self.amount)})"
+
+
+EventRef = EventById | EventByValue
+
+_EVENT_ID = re.compile(r"^(?P<id>[A-Za-z][\w-]*)\s*(?:\([^()]*\))?$")
+_EVENT_PAIR = re.compile(r"^\(?\s*(?P<user>[^,()\s]+)\s*,\s*(?P<amount>[^,()\s]+)\s*\)?$")
+_EVENT_HINT = 'write an event as its id "e1", as {"user_id": "B", "amount": 3} or as ["B", 3]'
+
+
+def normalize_user_id(value: Any) -> str:
+    """A user id as in the data (``"A"``): text, trimmed, not empty; case matters."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise NormalizeError(f"expected a user id like \"A\", got {_show(value)}")
+    text = value.strip()
+    if not text:
+        raise NormalizeError("the user id is empty")
+    if len(text) > MAX_TEXT:
+        raise NormalizeError("the user id is too long")
+    return text
+
+
+def normalize_event_ref(value: Any, *, event_ids: Iterable[str] | None = None) -> EventRef:
+    """An event of ex4: ``"e1"`` (or ``"e1 (A, 10:00, 5)"``, the sheet's notation),
+    ``{"user_id": "B", "amount": 3}``, ``["B", 3]`` or ``"(B, 3)"``.
+
+    With ``event_ids`` an id is matched case-insensitively against them and an unknown
+    id is refused; without, the id is kept as written (trimmed).
+    """
+    if isinstance(value, Mapping):
+        if "user_id" in value and "amount" in value:
+            return _by_value(value["user_id"], value["amount"])
+        if "event_id" in value:
+            return _by_id(value["event_id"], event_ids)
+        raise NormalizeError(f"an event object needs user_id and amount; {_EVENT_HINT}")
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise NormalizeError(f"expected a two-item list [user_id, amount], got {_show(value)}")
+        return _by_value(value[0], value[1])
+    if isinstance(value, str):
+        text = _text(value, "an event", _EVENT_HINT)
+        if _EVENT_ID.match(text):
+            return _by_id(text, event_ids)
+        pair = _EVENT_PAIR.match(text)
+        if pair:
+            return _by_value(pair["user"], pair["amount"])
+    raise NormalizeError(f"{_show(value)} is not an event; {_EVENT_HINT}")
+
+
+def _by_value(user: Any, amount: Any) -> EventByValue:
+    try:
+        user_id = normalize_user_id(user)
+    except NormalizeError as exc:
+        raise exc.at("user_id") from None
+    try:
+        return EventByValue(user_id, normalize_number(amount))
+    except NormalizeError as exc:
+        raise exc.at("amount") from None
+
+
+def _by_id(value: Any, event_ids: Iterable[str] | None) -> EventById:
+    if not isinstance(value, str):
+        raise NormalizeError(f"expected an event id like \"e1\", got {_show(value)}")
+    match = _EVENT_ID.match(value.strip()[:MAX_TEXT])
+    if not match:
+        raise NormalizeError(f"{_show(value)} is not an event id; {_EVENT_HINT}")
+    event_id = match["id"]
+    if event_ids is None:
+        return EventById(event_id)
+    known = list(event_ids)
+    by_folded = {e.casefold(): e for e in known}
+    if event_id.casefold() not in by_folded:
+        raise NormalizeError(f"{_show(event_id)} is not one of the events {_list(known)}")
+    return EventById(by_folded[event_id.casefold()])
+
+
+# -- rows ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowValue:
+    """One sink row ``(window_start, user_id, sum_amount)`` in exact values.
+
+    ``window_end_ms`` is what the student wrote for the end (``window_end``, or the end of
+    ``"[10:00, 10:05)"``), if anything; it takes no part in equality, so two spellings of
+    one row are equal, but a comparator can use it to spot an inclusive end.
+    """
+
+    window_start_ms: Ticks
+    user_id: str
+    sum_amount: Decimal
+    window_end_ms: Ticks | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        """The sheet's notation, ``(10:00, A, 7)``."""
+        return f"({format_time(self.window_start_ms)}, {self.user_id}, {decimal_text(self.sum_amount)})"
+
+
+ROW_FIELDS = ("window_start", "user_id", "sum_amount")
+_ROW_TEXT = re.compile(r"^\(\s*(?P<start>[^,()]+?)\s*,\s*(?P<user>[^,()]+?)\s*,\s*(?P<sum>[^,()]+?)\s*\)$")
+
+
+def normalize_row(value: Any, *, clock: bool = True) -> RowValue:
+    """A sink row: ``{"window_start": "10:00", "user_id": "A", "sum_amount": 7}`` (any spelling of
+    each value; ``window_end`` optional), or ``["10:00", "A", 7]``, or ``"(10:00, A, 7)"``."""
+    end_given: Any = None
+    if isinstance(value, Mapping):
+        missing = [name for name in ROW_FIELDS if name not in value]
+        if missing:
+            raise NormalizeError("required field missing").at(missing[0])
+        start_value, user_value, sum_value = (value[name] for name in ROW_FIELDS)
+        end_given = value.get("window_end")
+    elif isinstance(value, list | tuple) and len(value) == 3:
+        start_value, user_value, sum_value = value
+    elif isinstance(value, str) and (match := _ROW_TEXT.match(value.strip()[: MAX_TEXT + 2])):
+        start_value, user_value, sum_value = match["start"], match["user"], match["sum"]
+    else:
+        raise NormalizeError(f'expected a row {{"window_start", "user_id", "sum_amount"}}, got {_show(value)}')
+    try:
+        window = normalize_window(start_value, clock=clock)
+    except NormalizeError as exc:
+        raise exc.at("window_start") from None
+    end = window.end_ms
+    if not is_blank(end_given):
+        try:
+            written_end = normalize_time(end_given, clock=clock)
+        except NormalizeError as exc:
+            raise exc.at("window_end") from None
+        if written_end <= window.start_ms:
+            raise NormalizeError("the window ends before it starts").at("window_end")
+        if end is not None and written_end != end:
+            raise NormalizeError(f"does not match the window written in window_start ({_show(start_value)})"
+                                 ).at("window_end")
+        end = written_end
+    try:
+        user_id = normalize_user_id(user_value)
+    except NormalizeError as exc:
+        raise exc.at("user_id") from None
+    try:
+        amount = normalize_number(sum_value)
+    except NormalizeError as exc:
+        raise exc.at("sum_amount") from None
+    return RowValue(window.start_ms, user_id, amount, end)
+
+
+def normalize_rows(values: Any, *, clock: bool = True) -> tuple[RowValue, ...]:
+    """A list of rows (any order; duplicates kept for the comparator to report)."""
+    if not isinstance(values, list | tuple):
+        raise NormalizeError(f"expected a list of rows, got {_show(values)}")
+    rows = []
+    for position, item in enumerate(values):
+        try:
+            rows.append(normalize_row(item, clock=clock))
+        except NormalizeError as exc:
+            raise exc.at(position) from None
+    return tuple(rows)
+
+
+# -- shared ---------------------------------------------------------------------------------------------------
+
+
+def _text(value: Any, what: str, hint: str) -> str:
+    if not isinstance(value, str):
+        raise NormalizeError(f"expected {what} as text, got {_show(value)}; {hint}")
+    text = value.strip()
+    if not text:
+        raise NormalizeError(f"expected {what}, got an empty text; {hint}")
+    if len(text) > MAX_TEXT:
+        raise NormalizeError(f"expected {what}, got a text of {len(text)} characters; {hint}")
+    return text
+
+
+def _list(items: Iterable[str]) -> str:
+    items = list(items)
+    shown = ", ".join(items[:12])
+    return shown + (", ..." if len(items) > 12 else "")
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value in JSON notation, cut to about ``limit`` characters, control characters escaped."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[: limit - 1] + "…"
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                       for c in text)
+        return '"' + text.replace('"', '\\"') + '"'
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 190 else "a number with many digits"
+    if isinstance(value, float | Decimal):
+        text = repr(value) if isinstance(value, float) else str(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return f"a {type(value).__name__}"
