@@ -1,0 +1,393 @@
+"""Submitting, regrading and settling: the service's work, without HTTP.
+
+:class:`SubmissionService` takes a submission's bytes from an authenticated student,
+stores it durably, grades it with the one grading function
+(``grader.grading.grade_bytes`` unless ``STREAMGRADE_GRADER`` names another), and stores
+the result; it replays the stored outcome for a retried ``Idempotency-Key``.  The API
+and the page both call it, so they behave the same.
+
+The *current* result of a submission is the grader's result (or its latest regrade)
+with the instructors' settlements applied on top (:func:`current_result`); the stored
+results themselves are never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.metadata
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+import yaml
+
+from grader.results import GradeResult, round_score, status_for
+from grader.web.catalogue import Catalogue
+from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
+from grader.web.settings import ConfigError
+from grader.web.store import (
+    NewSubmission,
+    Regrade,
+    SettlementRecord,
+    Store,
+    Submission,
+    SubmissionState,
+    content_hash,
+)
+
+GradeFunction = Callable[..., GradeResult]
+
+SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".py": "python"}
+MAX_REASON_LENGTH = 2000
+MAX_KEY_LENGTH = 255
+MAX_SET_LENGTH = 64
+
+
+def load_grade_function(dotted: str) -> GradeFunction:
+    """The function named ``module.path:function``; a :class:`ConfigError`-style message if missing."""
+    module_name, _, name = dotted.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"STREAMGRADE_GRADER={dotted!r}: cannot load the grading function: {exc}") from exc
+    if not callable(function):
+        raise ConfigError(f"STREAMGRADE_GRADER={dotted!r} is not a function")
+    return function
+
+
+def grader_version(grade: GradeFunction) -> str:
+    """The version stored with every result: the grading module's ``GRADER_VERSION`` if it
+    has one, else the ``streamgrade`` package version."""
+    module = importlib.import_module(grade.__module__)
+    explicit = getattr(module, "GRADER_VERSION", None)
+    if explicit:
+        return str(explicit)
+    try:
+        return importlib.metadata.version("streamgrade")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A submission as received: its bytes, a file name whose suffix says the format, and the
+    exercise set the caller named outside the file (a query or form field), if any."""
+
+    raw: bytes
+    filename: str
+    exercise_set: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a submission request came to.  ``replayed`` is true when the stored outcome of an
+    earlier request with the same ``Idempotency-Key`` is returned and nothing was graded."""
+
+    submission: Submission
+    replayed: bool
+
+    @property
+    def http_status(self) -> int:
+        if self.submission.state is SubmissionState.REJECTED:
+            return 400
+        return 200 if self.replayed else 201
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise BadRequest(f"Idempotency-Key: expected 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+    return key
+
+
+def submission_filename(name: str | None, default: str = "submission.json") -> str:
+    """The base name of an uploaded file, checked to end in a known suffix."""
+    base = PurePath((name or default).replace("\\", "/")).name[-100:] or default
+    if PurePath(base).suffix.lower() not in SUFFIXES:
+        raise UnsupportedMediaType(f"{base}: unsupported file type; send a .json, .yaml or .py file")
+    return base
+
+
+class SubmissionService:
+    """Stores and grades submissions.  Thread-safe (the store is; the rest holds no state)."""
+
+    def __init__(self, store: Store, catalogue: Catalogue, grade: GradeFunction, version: str, *,
+                 max_bytes: int, default_set: str) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.grade = grade
+        self.version = version
+        self.max_bytes = max_bytes
+        self.default_set = default_set
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    def submit(self, student_id: str, upload: Upload, idempotency_key: str | None = None) -> Outcome:
+        """Store, grade and store the result of one submission (see the module docstring).
+
+        Raises :class:`PayloadTooLarge`, :class:`BadRequest` (empty),
+        :class:`IdempotencyKeyReused` (same key, other bytes) and whatever the grading
+        function raises for the service itself (``SandboxUnavailable``: 503); then the
+        submission stays pending and a retry with the same key completes it.
+        """
+        if len(upload.raw) > self.max_bytes:
+            raise PayloadTooLarge(f"submission too large: {len(upload.raw)} bytes; the limit is {self.max_bytes}",
+                                  extra={"max_bytes": self.max_bytes})
+        if not upload.raw.strip():
+            raise BadRequest("empty submission: send the JSON, YAML or Python file of your answers")
+        key = check_idempotency_key(idempotency_key)
+        exercise_set, problem = self._peek(upload)
+        if problem is None and not self.catalogue.has_set(exercise_set):
+            known = ", ".join(self.catalogue.set_ids()) or "none"
+            problem = f"unknown exercise set {exercise_set!r}; known sets: {known}"
+        new = NewSubmission(student_id, exercise_set, upload.filename, upload.raw, key)
+        stored, created = self.store.begin_submission(new)
+        if not created:
+            if stored.content_sha256 != content_hash(upload.raw):
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {key!r} was used for submission {stored.id} with different content; "
+                    "use a new key for a new submission")
+            if stored.state is not SubmissionState.PENDING:
+                return Outcome(stored, replayed=True)
+            # Pending: the first attempt died while grading (or is still grading).  Grading
+            # is deterministic, so grade again; the first result written wins.
+        if problem is not None:
+            final = self.store.complete_submission(stored.id, SubmissionState.REJECTED,
+                                                   _unreadable(student_id, exercise_set, problem), self.version)
+            return Outcome(final, replayed=False)
+        result = self.grade(upload.raw, upload.filename, student_id, exercise_set)
+        state = SubmissionState.GRADED if result.readable else SubmissionState.REJECTED
+        final = self.store.complete_submission(stored.id, state, result.to_dict(), self.version)
+        return Outcome(final, replayed=False)
+
+    def _peek(self, upload: Upload) -> tuple[str, str | None]:
+        """The exercise set the submission is for, and a message when it cannot be read at all.
+
+        Only JSON and YAML are opened here, to find ``exercise_set`` and to answer a
+        malformed body at once with the parser's line and column; everything else about
+        the submission is the grader's to judge.
+        """
+        kind = SUFFIXES[PurePath(upload.filename).suffix.lower()]
+        chosen = upload.exercise_set or None
+        if kind == "python":
+            return chosen or self.default_set, None
+        try:
+            text = upload.raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return chosen or self.default_set, f"{upload.filename}: not UTF-8 text (byte {exc.start})"
+        try:
+            data = json.loads(text) if kind == "json" else yaml.safe_load(text)
+        except json.JSONDecodeError as exc:
+            return chosen or self.default_set, f"{upload.filename}: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+            return chosen or self.default_set, f"{upload.filename}: {where}{getattr(exc, 'problem', None) or exc}"
+        except RecursionError:
+            return chosen or self.default_set, f"{upload.filename}: nested too deeply to read"
+        except ValueError as exc:  # e.g. an integer literal longer than Python will convert
+            return chosen or self.default_set, f"{upload.filename}: {exc}"
+        written = data.get("exercise_set") if isinstance(data, dict) else None
+        if chosen is None and isinstance(written, str) and written.strip():
+            chosen = written.strip()[:MAX_SET_LENGTH]
+        return chosen or self.default_set, None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def submission_for(self, submission_id: int, student_id: str, *, any_student: bool = False) -> Submission:
+        """A submission the caller may see: their own, or any for an instructor; else :class:`NotFound`."""
+        found = self.store.submission(submission_id)
+        if found is None or not (any_student or found.student_id == student_id):
+            # Another student's submission is "not found" too: its existence is not theirs to learn.
+            raise NotFound(f"no submission {submission_id}")
+        return found
+
+    def document(self, submission: Submission, *, just_graded: bool = False) -> dict[str, Any]:
+        """The API's JSON for one submission: the current result in the result format, plus ``id``.
+
+        ``just_graded``: the submission was completed by this request, so no regrade or
+        settlement can exist yet and none is looked up.
+        """
+        if just_graded:
+            return submission_document(submission, None, [])
+        regrade = self.store.latest_regrades([submission.id]).get(submission.id)
+        settlements = self.store.settlements([submission.id]).get(submission.id, [])
+        return submission_document(submission, regrade, settlements)
+
+    def history(self, student_id: str, *, limit: int = 50, before: int | None = None) -> list[dict[str, Any]]:
+        """A student's submissions, newest first, each with its current score."""
+        subs = self.store.submissions_of(student_id, limit=limit, before=before)
+        regrades = self.store.latest_regrades([s.id for s in subs])
+        settlements = self.store.settlements([s.id for s in subs])
+        return [summary_document(s, current_result(s, regrades.get(s.id), settlements.get(s.id, [])))
+                for s in subs]
+
+    # -- instructors ----------------------------------------------------------------------------
+
+    def regrade(self, exercise_set: str, by: str, *, after: int = 0, limit: int = 200) -> dict[str, Any]:
+        """Grade a batch of a set's submissions again with the current grader.
+
+        Pending submissions (a worker died and nobody retried) are completed.  A graded one
+        whose new result differs from its current one gets a new regrade record (the
+        original stays).  Works in batches of ``limit`` by id so no request runs long;
+        ``next_after`` is the cursor for the next call, ``None`` when done.
+        """
+        self.catalogue.exercise_set(exercise_set)  # NotFound for an unknown set
+        batch = self.store.submissions_to_regrade(exercise_set, after=after, limit=limit)
+        regrades = self.store.latest_regrades([s.id for s in batch])
+        counts = {"regraded": 0, "changed": 0, "completed": 0}
+        for sub in batch:
+            raw = self.store.submission_raw(sub.id) or b""
+            result = self.grade(raw, sub.filename, sub.student_id, sub.exercise_set).to_dict()
+            counts["regraded"] += 1
+            if sub.state is SubmissionState.PENDING:
+                state = SubmissionState.GRADED if _readable(result) else SubmissionState.REJECTED
+                self.store.complete_submission(sub.id, state, result, self.version)
+                counts["completed"] += 1
+                continue
+            previous = regrades[sub.id].result if sub.id in regrades else sub.result
+            if _comparable(previous) != _comparable(result):
+                self.store.add_regrade(sub.id, result, self.version, by)
+                counts["changed"] += 1
+        next_after = batch[-1].id if len(batch) == limit else None
+        return {"exercise_set": exercise_set, "grader_version": self.version, **counts, "next_after": next_after}
+
+    def reviews(self) -> list[dict[str, Any]]:
+        """Answers waiting for an instructor: ``needs_review`` in the current result, not settled."""
+        subs = self.store.with_reviews()
+        regrades = self.store.latest_regrades([s.id for s in subs])
+        settlements = self.store.settlements([s.id for s in subs])
+        waiting: list[dict[str, Any]] = []
+        for sub in subs:
+            result = current_result(sub, regrades.get(sub.id), settlements.get(sub.id, []))
+            for ex in result.get("exercises", []):
+                if ex.get("status") == "needs_review":
+                    waiting.append({
+                        "submission_id": sub.id,
+                        "student_id": sub.student_id,
+                        "exercise_set": sub.exercise_set,
+                        "submitted_at": sub.received_at,
+                        "exercise_id": ex.get("id"),
+                        "title": ex.get("title"),
+                        "max_score": ex.get("max_score"),
+                        "feedback": ex.get("feedback", []),
+                        "parts": ex.get("parts", []),
+                    })
+        return waiting
+
+    def settle(self, submission_id: int, exercise_id: str, score: Any, reason: Any, by: str) -> dict[str, Any]:
+        """Record an instructor's score for one exercise of one submission, with the reason.
+
+        A new settlement record; the stored result is untouched.  Returns the record and
+        the exercise as it now reads.
+        """
+        sub = self.store.submission(submission_id)
+        if sub is None:
+            raise NotFound(f"no submission {submission_id}")
+        doc = self.document(sub)
+        exercise = next((e for e in doc.get("exercises", []) if e.get("id") == exercise_id), None)
+        if exercise is None:
+            raise NotFound(f"submission {submission_id} has no exercise {exercise_id!r}")
+        if isinstance(score, bool) or not isinstance(score, int | float) or score != score:
+            raise BadRequest("score: expected a number")
+        max_score = float(exercise.get("max_score") or 0)
+        if not 0 <= score <= max_score:
+            raise BadRequest(f"score: expected a number from 0 to {round_score(max_score)}")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
+            raise BadRequest(f"reason: expected a non-empty text of at most {MAX_REASON_LENGTH} characters")
+        record = self.store.add_settlement(submission_id, exercise_id, float(score), reason.strip(), by)
+        updated = self.document(sub)
+        settled = next(e for e in updated["exercises"] if e.get("id") == exercise_id)
+        return {"settlement": settlement_dict(record), "exercise": settled, "score": updated["score"]}
+
+
+def _readable(result: dict[str, Any]) -> bool:
+    """:attr:`GradeResult.readable` for a result already in the result format."""
+    return not (result.get("errors") and not result.get("exercises"))
+
+
+def _comparable(result: dict[str, Any] | None) -> str:
+    return json.dumps(result, sort_keys=True, default=str)
+
+
+def _unreadable(student_id: str, exercise_set: str, message: str) -> dict[str, Any]:
+    return {"student_id": student_id, "exercise_set": exercise_set, "score": 0, "max_score": 0,
+            "exercises": [], "warnings": [], "errors": [message]}
+
+
+def settlement_dict(record: SettlementRecord) -> dict[str, Any]:
+    return {"id": record.id, "submission_id": record.submission_id, "exercise_id": record.exercise_id,
+            "score": round_score(record.score), "reason": record.reason, "by": record.decided_by,
+            "at": record.decided_at}
+
+
+def current_result(submission: Submission, regrade: Regrade | None,
+                   settlements: list[SettlementRecord]) -> dict[str, Any]:
+    """The result as it stands: the latest regrade or the original, with the latest settlement
+    of each exercise applied (score clamped to the exercise's maximum, status recomputed,
+    ``settlement`` saying who and why) and the total recomputed.  Read-only: without
+    settlements it is the stored result itself."""
+    base = regrade.result if regrade is not None else submission.result
+    if not settlements:
+        return base or {}  # shared with the submission: callers read it, never change it
+    result = copy.deepcopy(base) if base else {}
+    latest = {s.exercise_id: s for s in settlements}
+    exercises = result.get("exercises") or []
+    if latest and exercises:
+        for ex in exercises:
+            record = latest.get(ex.get("id"))
+            if record is None:
+                continue
+            max_score = float(ex.get("max_score") or 0)
+            score = max(0.0, min(record.score, max_score))
+            ex["score"] = round_score(score)
+            ex["status"] = status_for(score, max_score).value
+            ex["settlement"] = {"by": record.decided_by, "score": round_score(score), "reason": record.reason,
+                                "at": record.decided_at}
+        result["score"] = round_score(sum(float(e.get("score") or 0) for e in exercises))
+    return result
+
+
+def submission_document(submission: Submission, regrade: Regrade | None,
+                        settlements: list[SettlementRecord]) -> dict[str, Any]:
+    """The JSON of a submission: ``id`` and the stored facts, then the result format fields."""
+    result = current_result(submission, regrade, settlements)
+    doc: dict[str, Any] = {
+        "id": submission.id,
+        "student_id": submission.student_id,
+        "exercise_set": submission.exercise_set,
+        "state": submission.state.value,
+        "submitted_at": submission.received_at,
+        "filename": submission.filename,
+        "content_sha256": submission.content_sha256,
+        "grader_version": regrade.grader_version if regrade else submission.grader_version,
+        "score": None,
+        "max_score": None,
+        "exercises": [],
+        "warnings": [],
+        "errors": [],
+    }
+    doc.update({k: v for k, v in result.items() if k not in {"id", "student_id", "exercise_set"}})
+    if regrade is not None:
+        doc["regrade"] = {"at": regrade.regraded_at, "by": regrade.regraded_by,
+                          "grader_version": regrade.grader_version}
+    return doc
+
+
+def summary_document(submission: Submission, result: dict[str, Any]) -> dict[str, Any]:
+    """One line of a history listing: the stored facts and the current score, no feedback."""
+    return {
+        "id": submission.id,
+        "student_id": submission.student_id,
+        "exercise_set": submission.exercise_set,
+        "state": submission.state.value,
+        "submitted_at": submission.received_at,
+        "filename": submission.filename,
+        "score": result.get("score"),
+        "max_score": result.get("max_score"),
+    }

@@ -1,0 +1,132 @@
+"""Fixtures of the service's tests: a gunicorn-served app on SQLite (and on PostgreSQL when
+``STREAMGRADE_PG_DSN`` names a server), roster tokens, and a store to check what was kept."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from grader.web.cli_commands import roster_add
+from grader.web.store import Store
+from tests.web.server import ROOT, Server
+
+PG_DSN = os.environ.get("STREAMGRADE_PG_DSN")
+PG_SKIP = ("STREAMGRADE_PG_DSN is not set, so the PostgreSQL-backed run is skipped "
+           "(`make test` sets it when postgresql://postgres@127.0.0.1:5432/test answers)")
+
+# The shape of SUBMISSION_FORMAT.md; the stand-in grader gives full marks to any answer.
+SAMPLE_SUBMISSION: dict[str, Any] = {
+    "student_id": "s1234567",
+    "exercise_set": "week10",
+    "answers": {
+        "ex3": {"semantics": ["at-most-once", "at-least-once", "exactly-once"],
+                "idempotent_sink_needed_for": "at-least-once"},
+        "ex6": {"rows": [{"window_start": "10:00", "user_id": "A", "sum_amount": 7},
+                         {"window_start": "10:00", "user_id": "B", "sum_amount": 3},
+                         {"window_start": "10:05", "user_id": "A", "sum_amount": 4},
+                         {"window_start": "10:05", "user_id": "B", "sum_amount": 1}]},
+        "ex10": {"key_columns": ["window_start", "user_id"], "duplicate_rows": 0,
+                 "explanation": "the upsert key makes the replayed write overwrite the row"},
+    },
+}
+
+
+def correct_example() -> tuple[str, bytes]:
+    """The correct example submission of ``submissions/`` when there is one, else the sample."""
+    found = sorted((ROOT / "submissions").glob("*correct*.json"))
+    if found:
+        return found[0].name, found[0].read_bytes()
+    return "submission.json", json.dumps(SAMPLE_SUBMISSION, indent=2).encode()
+
+
+def real_grader_works() -> bool:
+    """True once ``grader.grading.grade_bytes`` is implemented (it is a stub at first)."""
+    from grader.grading import grade_bytes
+
+    name, raw = correct_example()
+    try:
+        return grade_bytes(raw, name, "probe", "week10").readable
+    except NotImplementedError:
+        return False
+
+
+def pg_test_schema(dsn: str) -> tuple[str, str]:
+    """A fresh schema in the PostgreSQL database and a URL whose search_path is that schema."""
+    import psycopg
+
+    schema = f"sg_test_{secrets.token_hex(4)}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in dsn else "?"
+    return schema, f"{dsn}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+
+def drop_pg_schema(dsn: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@dataclass
+class Service:
+    """A running service and what a test needs around it."""
+
+    server: Server
+    db: str
+    hooks: Path
+    store: Store
+    instructor: str = ""
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def new_student(self, prefix: str = "s") -> tuple[str, str]:
+        """A new student on the roster: ``(student_id, token)``."""
+        student_id = f"{prefix}{next(self._ids):04d}{secrets.token_hex(2)}"
+        return student_id, roster_add(student_id, db=self.db)
+
+    def request(self, *args: Any, **kwargs: Any):
+        return self.server.request(*args, **kwargs)
+
+
+def _database(backend: str, tmp: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'streamgrade.db'}", None
+    if not PG_DSN:
+        pytest.skip(PG_SKIP)
+    schema, url = pg_test_schema(PG_DSN)
+    return url, schema
+
+
+def start_service(backend: str, tmp: Path, env: dict[str, str] | None = None, workers: int = 2) -> Iterator[Service]:
+    db, schema = _database(backend, tmp)
+    hooks = tmp / "hooks"
+    hooks.mkdir()
+    try:
+        instructor = roster_add("prof", instructor=True, db=db)
+        server = Server(db, env={"STREAMGRADE_TEST_HOOK_DIR": str(hooks), "STREAMGRADE_RATE_BURST": "1000",
+                                 **(env or {})}, workers=workers)
+        server.start(tmp)
+        store = Store(db)
+        try:
+            yield Service(server, db, hooks, store, instructor)
+        finally:
+            store.close()
+            server.stop()
+    finally:
+        if schema and PG_DSN:
+            drop_pg_schema(PG_DSN, schema)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The service under gunicorn, once on SQLite and once on PostgreSQL (skipped without a server)."""
+    yield from start_service(request.param, tmp_path_factory.mktemp(f"service-{request.param}"))

@@ -1,0 +1,40 @@
+"""The grading function the service runs under test: the fake (or the real one) plus hooks.
+
+The gunicorn under test runs with ``STREAMGRADE_GRADER=tests.web.grading_hooks:grade_bytes``.
+Files in ``$STREAMGRADE_TEST_HOOK_DIR`` switch behaviour on from the test process:
+
+* ``hang``: write ``worker-<pid>.pid`` and sleep, so the test can ``kill -9`` the worker
+  mid-request (after the pending row was stored, before the result);
+* ``sandbox-down``: raise :class:`grader.errors.SandboxUnavailable` (HTTP 503).
+
+``STREAMGRADE_TEST_REAL_GRADER=1`` delegates to ``grader.grading.grade_bytes``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from grader.errors import SandboxUnavailable
+from grader.results import GradeResult
+from tests.web import fake_grading
+
+GRADER_VERSION = fake_grading.GRADER_VERSION
+
+
+def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
+                exercise_set: str = "week10") -> GradeResult:
+    hooks = os.environ.get("STREAMGRADE_TEST_HOOK_DIR")
+    if hooks:
+        folder = Path(hooks)
+        if (folder / "hang").exists():
+            (folder / f"worker-{os.getpid()}.pid").write_text(str(os.getpid()))
+            time.sleep(120)
+        if (folder / "sandbox-down").exists():
+            raise SandboxUnavailable("the sandbox is unavailable (test hook)")
+    if os.environ.get("STREAMGRADE_TEST_REAL_GRADER") == "1":
+        from grader.grading import grade_bytes as real
+
+        return real(raw, filename, student_id, exercise_set)
+    return fake_grading.grade_bytes(raw, filename, student_id, exercise_set)

@@ -1,0 +1,146 @@
+"""The app factory's error handling and limits, in-process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from grader.web.app import create_app
+from grader.web.store import Role, SubmissionState
+from tests.web.conftest import SAMPLE_SUBMISSION
+from tests.web.server import HOOKED_GRADER
+
+
+def broken_grader(*args, **kwargs):
+    raise RuntimeError("a bug in the grader, with a secret path /srv/keys")
+
+
+def _app(tmp: Path, **config: str) -> Flask:
+    return create_app({"STREAMGRADE_DB": f"sqlite:///{tmp / 'app.db'}", "STREAMGRADE_GRADER": HOOKED_GRADER,
+                       "TESTING": True, **config})
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    app = _app(tmp_path, STREAMGRADE_RATE_BURST="2", STREAMGRADE_RATE_PER_MINUTE="6")
+    yield app
+    app.extensions["streamgrade"].store.close()
+
+
+def _token(app: Flask, student_id: str = "s1", role: Role = Role.STUDENT) -> dict[str, str]:
+    return {"Authorization": f"Bearer {app.extensions['streamgrade'].roster.add(student_id, role)}"}
+
+
+def test_too_many_submissions_are_429_with_retry_after(app: Flask):
+    client, headers = app.test_client(), _token(app)
+    statuses = [client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers=headers).status_code
+                for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    reply = client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers=headers)
+    assert reply.status_code == 429
+    assert 1 <= int(reply.headers["Retry-After"]) <= 10
+    assert reply.json["retry_after"] == int(reply.headers["Retry-After"])
+    assert "too many submissions" in reply.json["errors"][0]
+    other = _token(app, "s2")
+    assert client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers=other).status_code == 201
+
+
+def test_a_bug_is_a_logged_500_with_no_internals_and_the_submission_stays_pending(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    app = _app(tmp_path, STREAMGRADE_GRADER="tests.web.test_app:broken_grader")
+    client, headers = app.test_client(), _token(app)
+    with caplog.at_level(logging.ERROR):
+        reply = client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers=headers)
+    assert reply.status_code == 500
+    [message] = reply.json["errors"]
+    assert message.startswith("internal error ") and "/srv/keys" not in reply.get_data(as_text=True)
+    assert "Traceback" not in reply.get_data(as_text=True)
+    assert "a bug in the grader" in caplog.text  # logged with its traceback for the operator
+    [pending] = app.extensions["streamgrade"].store.submissions_of("s1")
+    assert pending.state is SubmissionState.PENDING
+    app.extensions["streamgrade"].store.close()
+
+
+def test_healthz_is_503_when_the_store_is_unreachable(app: Flask, tmp_path: Path):
+    (tmp_path / "app.db").unlink()
+    (tmp_path / "app.db").mkdir()  # the database file is now a folder: nothing can open it
+    app.extensions["streamgrade"].store.close()
+    reply = app.test_client().get("/healthz")
+    assert reply.status_code == 503
+    assert reply.json["status"] == "unavailable" and reply.json["errors"]
+
+
+def test_registration_is_closed_by_default_and_open_when_configured(app: Flask, tmp_path: Path):
+    reply = app.test_client().post("/api/v1/register", json={"student_id": "new1"})
+    assert reply.status_code == 403 and "closed" in reply.json["errors"][0]
+    open_app = _app(tmp_path / "..", STREAMGRADE_OPEN_REGISTRATION="true")
+    client = open_app.test_client()
+    reply = client.post("/api/v1/register", json={"student_id": "new1"})
+    assert reply.status_code == 201
+    token = reply.json["token"]
+    assert client.get("/api/v1/submissions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.post("/api/v1/register", json={"student_id": "new1"}).status_code == 409
+    assert client.post("/api/v1/register", json={"student_id": "a b"}).status_code == 400
+    open_app.extensions["streamgrade"].store.close()
+
+
+def test_security_headers_are_set(app: Flask):
+    reply = app.test_client().get("/")
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert reply.headers["X-Frame-Options"] == "DENY"
+    assert "script-src" not in reply.headers["Content-Security-Policy"]  # default-src 'none': no scripts at all
+    assert reply.headers["Cache-Control"] == "no-store"
+
+
+def test_a_bad_setting_stops_the_app_with_a_clear_message(tmp_path: Path):
+    from grader.web.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="STREAMGRADE_GRADER='nope:missing'"):
+        _app(tmp_path, STREAMGRADE_GRADER="nope:missing")
+
+
+def test_the_sheet_timeline_is_shown_as_an_image_when_the_engine_can_draw_it(
+        app: Flask, monkeypatch: pytest.MonkeyPatch):
+    import base64
+    import sys
+    import types
+
+    drawn = "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script><rect/></svg>"
+    monkeypatch.setitem(sys.modules, "reference.diagrams", types.SimpleNamespace(svg=lambda run: drawn))
+    services = app.extensions["streamgrade"]
+    token = services.roster.add("s1")
+    client = app.test_client()
+    reply = client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers={"Authorization": f"Bearer {token}"})
+    client.set_cookie("sg_token", token)
+    page = client.get(f"/submissions/{reply.json['id']}").get_data(as_text=True)
+    uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.encode()).decode()
+    assert f'<img src="{uri}"' in page  # an SVG inside <img> cannot run its script
+    assert "<svg" not in page
+
+
+def test_without_a_diagram_module_there_is_no_timeline(app: Flask, monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "reference.diagrams", None)  # import fails
+    services = app.extensions["streamgrade"]
+    assert services.timelines.data_uri(services.catalogue.exercise_set("week10")) is None
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"answers": {"ex8": {"events_per_window": ' + b"9" * 5000 + b"}}}",
+    b"\xff\xfe not utf-8",
+])
+def test_hostile_bodies_are_400_never_500(app: Flask, body: bytes):
+    headers = {**_token(app), "Content-Type": "application/json"}
+    client = app.test_client()
+    reply = client.post("/api/v1/submissions", data=body, headers=headers)
+    assert reply.status_code == 400, reply.get_data(as_text=True)
+    assert reply.json["errors"] and reply.json["state"] == "rejected"
+    instructor = {**_token(app, "prof", Role.INSTRUCTOR), "Content-Type": "application/json"}
+    reply = client.post("/api/v1/instructor/regrade", data=body, headers=instructor)
+    assert reply.status_code == 400

@@ -1,0 +1,83 @@
+"""What ``streamgrade serve`` and ``streamgrade roster add`` call."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.errors import UsageProblem
+from grader.web.auth import Roster, token_hash
+from grader.web.cli_commands import APP_FACTORY, GUNICORN_CONFIG, gunicorn_argv, roster_add, serve
+from grader.web.store import Role, Store
+
+
+def test_roster_add_prints_a_token_that_authenticates_and_stores_only_its_hash(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    token = roster_add("s1234567", db=db)
+    instructor = roster_add("prof", instructor=True, db=db)
+    assert len(token) >= 43
+    store = Store(db)
+    roster = Roster(store)
+    assert roster.authenticate(token).student_id == "s1234567"
+    assert roster.authenticate(instructor).role is Role.INSTRUCTOR
+    [entry] = [e for e in store.roster() if e.student_id == "s1234567"]
+    assert entry.token_hash == token_hash(token) and token not in entry.token_hash
+    rotated = roster_add("s1234567", db=db)
+    assert roster.authenticate(token) is None and roster.authenticate(rotated) is not None
+    store.close()
+
+
+def test_roster_add_refuses_an_unusable_student_id(tmp_path: Path):
+    with pytest.raises(UsageProblem, match="printable characters without spaces"):
+        roster_add("two words", db=f"sqlite:///{tmp_path / 'r.db'}")
+
+
+def test_serve_runs_gunicorn_with_the_projects_config_and_the_app_factory():
+    argv = gunicorn_argv("127.0.0.1", 8000, workers=3)
+    assert argv[:3] == [sys.executable, "-m", "gunicorn"]
+    assert argv[argv.index("--config") + 1] == str(GUNICORN_CONFIG)
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8000"
+    assert argv[argv.index("--workers") + 1] == "3"
+    assert argv[-1] == APP_FACTORY
+    assert "--preload" in gunicorn_argv("127.0.0.1", 8000, config=Path("/nonexistent"))
+
+
+def test_serve_refuses_bad_flags_before_starting_anything():
+    with pytest.raises(UsageProblem, match="--port"):
+        serve(port=0)
+    with pytest.raises(UsageProblem, match="--workers"):
+        serve(workers=0)
+
+
+def test_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
+    import http.client
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:  # a free port (serve binds by host and port, like `make run`)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    code = f"from grader.web.cli_commands import serve; serve('127.0.0.1', {port}, db={db!r}, workers=1)"
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=GUNICORN_CONFIG.parent,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, status = time.monotonic() + 30, None
+        while time.monotonic() < deadline and status != 200:
+            assert process.poll() is None, process.stdout.read().decode()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+        assert (tmp_path / "serve.db").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

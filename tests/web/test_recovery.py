@@ -1,0 +1,74 @@
+"""Nothing is lost or stored twice when a gunicorn worker dies in the middle of grading."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from grader.web.store import SubmissionState
+from tests.web.conftest import SAMPLE_SUBMISSION, Service, start_service
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    yield from start_service(request.param, tmp_path_factory.mktemp(f"recovery-{request.param}"))
+
+
+def _wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_worker_killed_mid_request_then_retry_is_stored_exactly_once(service: Service):
+    student, token = service.new_student()
+    key = str(uuid.uuid4())
+    headers = {"Idempotency-Key": key}
+    hang = service.hooks / "hang"
+    hang.touch()
+    first: dict[str, object] = {}
+
+    def submit_and_hang() -> None:
+        try:
+            first["reply"] = service.request("POST", "/api/v1/submissions", SAMPLE_SUBMISSION, token=token,
+                                             headers=headers, timeout=60)
+        except OSError as exc:  # the connection dies with the worker
+            first["error"] = exc
+
+    thread = threading.Thread(target=submit_and_hang)
+    thread.start()
+    pid_file = _wait_for(lambda: next(service.hooks.glob("worker-*.pid"), None), 15, "the grading worker")
+    pid = int(pid_file.read_text())
+    assert pid in service.server.worker_pids()
+    # The raw submission is already stored, durably, before grading.
+    [pending] = [s for s in service.store.submissions_of(student) if s.idempotency_key == key]
+    assert pending.state is SubmissionState.PENDING
+
+    os.kill(pid, signal.SIGKILL)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert "error" in first, f"the killed request should have no answer, got {first.get('reply')}"
+    hang.unlink()
+    pid_file.unlink()
+    _wait_for(lambda: len(service.server.worker_pids() - {pid}) == service.server.workers, 15,
+              "gunicorn to replace the killed worker")
+
+    retry = service.request("POST", "/api/v1/submissions", SAMPLE_SUBMISSION, token=token, headers=headers)
+    assert retry.status == 201, retry.text
+    assert retry.json["id"] == pending.id
+    assert retry.json["state"] == "graded"
+    replay = service.request("POST", "/api/v1/submissions", SAMPLE_SUBMISSION, token=token, headers=headers)
+    assert replay.status == 200 and replay.json == retry.json
+    assert service.store.count_by_idempotency_key(student, key) == 1
+    stored = service.store.submission(pending.id)
+    assert stored is not None and stored.state is SubmissionState.GRADED and stored.result is not None
