@@ -81,3 +81,89 @@ def test_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+# --- the click commands (grader/commands/service.py) through the real entry point ---------------------------
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from grader.cli import main
+
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_cli_serve_help_lists_its_flags(capsys: pytest.CaptureFixture[str]):
+    status, out, _ = _cli(capsys, "serve", "--help")
+    assert status == 0
+    for flag in ("--host", "--port", "--db URL", "--workers N", "--dev"):
+        assert flag in out, flag
+    status, out, _ = _cli(capsys, "--help")
+    assert "serve" in out and "roster" in out
+
+
+def test_cli_roster_add_prints_only_the_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    status, out, err = _cli(capsys, "roster", "add", "s7654321", "--db", db)
+    assert status == 0, err
+    token = out.strip()
+    assert out == token + "\n" and len(token) >= 43
+    status, out, err = _cli(capsys, "roster", "add", "prof", "--instructor", "--db", db)
+    assert status == 0, err
+    store = Store(db)
+    try:
+        roster = Roster(store)
+        assert roster.authenticate(token).student_id == "s7654321"
+        assert roster.authenticate(out.strip()).role is Role.INSTRUCTOR
+    finally:
+        store.close()
+
+
+def test_cli_roster_add_takes_the_store_from_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("STREAMGRADE_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    status, out, _ = _cli(capsys, "roster", "add", "s1")
+    assert status == 0 and out.strip() and (tmp_path / "env.db").exists()
+
+
+def test_cli_errors_are_one_line_with_exit_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    status, out, err = _cli(capsys, "roster", "add", "two words", "--db", f"sqlite:///{tmp_path / 'e.db'}")
+    assert (status, out) == (2, "") and err.strip().count("\n") == 0 and "printable characters" in err
+    status, _, err = _cli(capsys, "serve", "--port", "0")
+    assert status == 2 and "--port 0" in err
+    status, _, err = _cli(capsys, "serve", "--db", "mysql://x")
+    assert status == 2 and "STREAMGRADE_DB" in err and "Traceback" not in err
+    status, _, err = _cli(capsys, "roster", "add")
+    assert status == 2 and "Missing argument" in err
+
+
+def test_cli_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
+    import http.client
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    streamgrade = Path(sys.executable).with_name("streamgrade")
+    argv = ([str(streamgrade)] if streamgrade.exists() else [sys.executable, "-m", "grader.cli"])
+    argv += ["serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'cli-serve.db'}", "--workers", "1"]
+    process = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, status = time.monotonic() + 30, None
+        while time.monotonic() < deadline and status != 200:
+            assert process.poll() is None, process.stdout.read().decode()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
