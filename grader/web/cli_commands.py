@@ -48,9 +48,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db: str | None = None, work
         raise UsageProblem(f"--port {port}: expected 1 to 65535")
     if workers is not None and workers < 1:
         raise UsageProblem(f"--workers {workers}: expected at least 1")
+    load_settings({"STREAMGRADE_DB": db} if db else None)  # a bad value stops here, before the environment changes
     if db:
-        os.environ["STREAMGRADE_DB"] = db
-    load_settings()
+        os.environ["STREAMGRADE_DB"] = db  # for the gunicorn this process becomes (and the --dev app)
     if dev:
         from grader.web.app import create_app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -127,13 +128,16 @@ def test_cli_roster_add_takes_the_store_from_the_environment(tmp_path: Path, cap
     assert status == 0 and out.strip() and (tmp_path / "env.db").exists()
 
 
-def test_cli_errors_are_one_line_with_exit_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_cli_errors_are_one_line_with_exit_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("STREAMGRADE_DB", raising=False)
     status, out, err = _cli(capsys, "roster", "add", "two words", "--db", f"sqlite:///{tmp_path / 'e.db'}")
     assert (status, out) == (2, "") and err.strip().count("\n") == 0 and "printable characters" in err
     status, _, err = _cli(capsys, "serve", "--port", "0")
     assert status == 2 and "--port 0" in err
     status, _, err = _cli(capsys, "serve", "--db", "mysql://x")
     assert status == 2 and "STREAMGRADE_DB" in err and "Traceback" not in err
+    assert "STREAMGRADE_DB" not in os.environ  # a refused --db leaves the environment alone
     status, _, err = _cli(capsys, "roster", "add")
     assert status == 2 and "Missing argument" in err
 
