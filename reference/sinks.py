@@ -233,6 +233,11 @@ class SqlSink:
         return self.qualified(self.table.name)
 
     @property
+    def table_label(self) -> str:
+        """The upsert table's name as a user would type it (``window_agg``, ``schema.window_agg``)."""
+        return self.upsert_table.replace('"', "")
+
+    @property
     def append_table(self) -> str:
         return self.qualified(f"{self.table.name}_append")
 
