@@ -1,9 +1,136 @@
-"""Commands of the exercises area (filled in by its issue)."""
+"""Commands of the exercises area: ``exercises``, ``template``, ``solve``, ``verify``, ``diagram``.
+
+Thin, as click recommends: each command parses its options, calls a library function
+(:mod:`grader.template`, :mod:`grader.solutions_render`, :mod:`grader.verify`,
+:mod:`reference.diagrams`) and prints the result.  A problem a user can fix (unknown set
+or exercise, bad exercise data, an exercise with nothing to draw) is a
+:class:`grader.errors.UsageProblem`: one line, exit status 2.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from grader.errors import UsageProblem
+from grader.exercise_sets import (
+    EXERCISES_DIR,
+    ExerciseDataError,
+    ExerciseSet,
+    available_sets,
+    load_exercise_set,
+    load_named_set,
+)
+
+DEFAULT_SET = "week10"
+
+
+def load_set(name_or_path: str) -> ExerciseSet:
+    """An exercise set by name (``week10``) or by folder path (``./exercises/week10``, for authors).
+
+    Unknown names and invalid data become a :class:`UsageProblem` (one line, exit 2);
+    ``verify`` instead reports invalid data as a failed check.
+    """
+    try:
+        return _load(name_or_path)
+    except ExerciseDataError as exc:
+        if len(exc.problems) == 1:
+            raise UsageProblem(exc.problems[0]) from None
+        raise UsageProblem(f"invalid exercise set {exc.where}: {len(exc.problems)} problems "
+                           f"(run `streamgrade verify --set {name_or_path}` to list them)") from None
+
+
+def _load(name_or_path: str) -> ExerciseSet:
+    if name_or_path in available_sets(EXERCISES_DIR):
+        return load_named_set(name_or_path)
+    path = Path(name_or_path)
+    if path.is_dir():
+        return load_exercise_set(path)
+    known = ", ".join(available_sets(EXERCISES_DIR)) or "none"
+    raise UsageProblem(f"unknown exercise set {name_or_path!r}; known sets: {known} (or give a set's folder)")
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# -- exercises -------------------------------------------------------------------------------------
+
+
+@click.command("exercises")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def exercises_command(fmt: str) -> None:
+    """List the exercise sets and their exercises with points."""
+    sets = [load_set(name) for name in available_sets(EXERCISES_DIR)]
+    if fmt == "json":
+        doc = [{"id": s.id, "title": s.title, "points": s.total_points,
+                "exercises": [{"id": ex.id, "title": ex.title, "points": ex.points,
+                               "parts": [{"id": p.id, "field": p.field, "points": p.points} for p in ex.parts]}
+                              for ex in s.exercises]}
+               for s in sets]
+        click.echo(json.dumps({"sets": doc}, indent=2, ensure_ascii=False))
+        return
+    if not sets:
+        click.echo("no exercise sets")
+        return
+    for s in sets:
+        click.echo(f"{s.id}  {s.title}")
+        width = max(len(ex.id) for ex in s.exercises)
+        for ex in s.exercises:
+            parts = ", ".join(f"{p.id} {_num(p.points)}" for p in ex.parts)
+            click.echo(f"  {ex.id:<{width}}  {_num(ex.points):>3} pts  {ex.title}  ({parts})")
+        click.echo(f"  {'total':<{width}}  {_num(s.total_points):>3} pts  "
+                   f"{len(s.exercises)} exercises, {sum(len(ex.parts) for ex in s.exercises)} parts")
+
+
+# -- template --------------------------------------------------------------------------------------
+
+
+@click.command("template")
+@click.option("--python", "python", is_flag=True, help="Print the Python skeleton instead of the JSON template.")
+@click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
+def template_command(python: bool, set_name: str) -> None:
+    """Print a blank submission (every field present, every value empty)."""
+    from grader.template import blank_submission, python_template
+
+    exercise_set = load_set(set_name)
+    if python:
+        try:
+            click.echo(python_template(exercise_set), nl=False)
+        except FileNotFoundError as exc:
+            raise UsageProblem(str(exc)) from None
+        return
+    click.echo(json.dumps(blank_submission(exercise_set), indent=2, ensure_ascii=False))
+
+
+# -- solve ------------------------------------------------------------------------------------------
+
+
+@click.command("solve")
+@click.argument("exercise_ids", nargs=-1, metavar="[EX]...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown: a complete solutions sheet to publish.")
+@click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
+def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> None:
+    """Print the canonical answers (all exercises, or EX... such as ex6 ex11) with their derivations."""
+    from grader.solutions import SolutionError, solve
+    from grader.solutions_render import render, selected_exercises
+
+    exercise_set = load_set(set_name)
+    try:
+        chosen = selected_exercises(exercise_set, exercise_ids)
+    except KeyError as exc:
+        raise UsageProblem(str(exc.args[0])) from None
+    try:
+        solutions = solve(exercise_set)
+    except SolutionError as exc:
+        raise UsageProblem(exc.message) from None
+    click.echo(render(fmt, exercise_set, solutions, chosen), nl=False)
 
 
 def register(group: click.Group) -> None:
     """Add this area's commands to ``group``."""
+    for command in (exercises_command, template_command, solve_command):
+        group.add_command(command)
