@@ -220,6 +220,11 @@ class SqlSink:
             self._conn.close()
             raise
 
+    @property
+    def connection(self) -> Any:
+        """The driver connection (sqlite3 or psycopg, autocommit mode), for inspection by tests and tools."""
+        return self._conn
+
     # -- names -------------------------------------------------------------------------
 
     def qualified(self, name: str) -> str:
