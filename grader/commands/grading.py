@@ -1,9 +1,185 @@
-"""Commands of the grading area (filled in by its issue)."""
+"""Commands of the grading area: ``streamgrade grade`` and ``streamgrade batch``.
+
+Thin, as click teaches: they parse flags, call :mod:`grader.grading`, :mod:`grader.batch`
+and :mod:`grader.batch_summary`, and format what comes back with :mod:`grader.reports`.
+A submission that cannot be read is one message on stderr naming the file, line and
+column, and exit status 2; never a traceback.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
+
+from grader.errors import GraderError, SubmissionUnreadable, UsageProblem
+from grader.reports import FORMATS, render, render_gradebook, render_junit
+from grader.results import GradeResult
+
+
+def _known_sets() -> tuple[str, ...]:
+    from grader.exercise_sets import available_sets
+
+    return available_sets()
+
+
+def _check_set(name: str) -> None:
+    known = _known_sets()
+    if name not in known:
+        raise click.BadParameter(f"unknown exercise set {name!r}; known: {', '.join(known) or 'none'}",
+                                 param_hint="--set")
+
+
+def _read(path: str) -> tuple[bytes, str | None, str]:
+    """The bytes of ``path`` (``-``: stdin), the file name that picks the format, and the name shown."""
+    from grader.batch import READ_CAP
+
+    if path == "-":
+        return sys.stdin.buffer.read(READ_CAP), None, "<stdin>"
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(READ_CAP), path, path
+    except IsADirectoryError:
+        raise UsageProblem(f"{path}: a folder; `streamgrade batch` grades a folder of submissions") from None
+    except OSError as exc:
+        raise UsageProblem(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+
+
+def _use_color(choice: bool | None, output: str | None) -> bool:
+    if choice is not None:
+        return choice
+    if output not in (None, "-") or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _document(results: list[GradeResult], fmt: str, color: bool) -> str:
+    if fmt == "junit":
+        return render_junit(results)
+    if fmt == "json" and len(results) > 1:
+        from grader.reports import render_json
+
+        return "[\n" + ",\n".join(render_json(r).rstrip("\n") for r in results) + "\n]\n"
+    if fmt == "text":
+        return "\n".join(render(r, "text", color=color) for r in results)
+    return render(results[0], fmt, color=color)
+
+
+def _write(text: str, output: str | None, color: bool) -> None:
+    if output in (None, "-"):
+        click.echo(text, nl=False, color=color)  # click would strip the colour of a non-terminal otherwise
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"{output}: cannot write: {exc.strerror or exc}") from None
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Report format; json is the result format, gradescope is Gradescope's results.json.")
+@click.option("-o", "--output", metavar="OUT", help="Write the report to OUT instead of stdout.")
+@click.option("--student", "student_id", metavar="ID", help="Student id (overrides the one in the file).")
+@click.option("--set", "exercise_set", default="week10", show_default=True, help="Exercise set to grade against.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when stdout is a terminal).")
+def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str | None, exercise_set: str,
+          color: bool | None) -> None:
+    """Grade submissions (JSON, YAML or Python; - reads stdin) and print the report.
+
+    Exit status 0 when every file was graded, whatever the score; 2 when a file could not
+    be read (the message names the file, line and column).
+    """
+    from grader import grading
+
+    _check_set(exercise_set)
+    if fmt == "gradescope" and len(files) > 1:
+        raise click.UsageError("--format gradescope writes one results.json: give one FILE")
+    if files.count("-") > 1:
+        raise click.UsageError("stdin (-) can be read once")
+    results: list[GradeResult] = []
+    unreadable: list[str] = []
+    for path in files:
+        raw, name, shown = _read(path)
+        result = grading.grade_bytes(raw, name if name is not None else shown, student_id, exercise_set)
+        if not result.readable:
+            unreadable.extend(result.errors or (f"{shown}: the submission could not be read",))
+            if fmt == "text":
+                continue  # the message on stderr is the whole report
+        results.append(result)
+    if results:
+        use_color = _use_color(color, output)
+        _write(_document(results, fmt, use_color), output, use_color)
+    for message in unreadable[:-1]:
+        click.echo(f"streamgrade: {message}", err=True)
+    if unreadable:
+        # the last message goes through the CLI's error handler, which sets exit status 2
+        raise SubmissionUnreadable(unreadable[-1])
+
+
+@click.command()
+@click.argument("source", metavar="DIR|ZIP", type=click.Path(exists=True))
+@click.option("--gradebook", required=True, type=click.Path(dir_okay=False), help="Gradebook CSV to write.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of CPUs).")
+@click.option("--policy", type=click.Choice(["latest", "best"]), default="latest", show_default=True,
+              help="Which of a student's submissions the gradebook keeps.")
+@click.option("--results-dir", type=click.Path(file_okay=False),
+              help="Also write each submission's result (JSON result format) into this folder.")
+@click.option("--set", "exercise_set", default="week10", show_default=True, help="Exercise set to grade against.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False),
+              help="Resume file of graded submissions (default: GRADEBOOK.state.jsonl).")
+@click.option("--restart", is_flag=True, help="Forget the resume file and grade everything again.")
+@click.option("--histogram", type=click.Path(dir_okay=False),
+              help="Histogram image of total scores, .png or .svg (default: GRADEBOOK.histogram.png).")
+@click.option("--id-from", type=click.Choice(["submission", "path"]), default="submission", show_default=True,
+              help="Student id from the file (the path when it has none) or always from the path "
+                   "(first folder, or the file's stem).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_dir: str | None, exercise_set: str,
+          state_path: str | None, restart: bool, histogram: str | None, id_from: str,
+          progress: bool | None) -> None:
+    """Grade every submission in a folder or ZIP file in parallel; write the gradebook; print a summary.
+
+    Resumable: finished submissions are recorded as they finish, and a rerun skips those
+    already graded (by content hash).  One submission failing never stops the batch;
+    exit status 1 when any could not be graded (run again to retry them).
+    """
+    from grader.batch import run_batch
+    from grader.batch_summary import render_summary, summarize, write_histogram
+
+    _check_set(exercise_set)
+    book = Path(gradebook)
+    state = Path(state_path) if state_path else book.with_name(book.name + ".state.jsonl")
+    image = Path(histogram) if histogram else book.with_name(book.stem + ".histogram.png")
+    outcome = run_batch(source, state_path=state, exercise_set=exercise_set, jobs=jobs,
+                        id_from_path=id_from == "path", restart=restart, results_dir=results_dir,
+                        progress=progress)
+    results = outcome.results()
+    try:
+        book.parent.mkdir(parents=True, exist_ok=True)
+        book.write_text(render_gradebook(results, policy=policy), encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageProblem(f"{gradebook}: cannot write the gradebook: {exc.strerror or exc}") from None
+    failures = [f"{r.source}: {r.error}" for r in outcome.failed]
+    summary = summarize(results, policy=policy, submissions=len(outcome.records), failed=failures,
+                        skipped_known=outcome.skipped_known, notes=outcome.notes)
+    try:
+        write_histogram(summary, image)
+    except OSError as exc:
+        raise UsageProblem(f"{image}: cannot write the histogram: {exc.strerror or exc}") from None
+    click.echo(render_summary(summary, histogram_path=str(image), gradebook=str(book)), nl=False)
+    if failures:
+        raise GraderError(f"{len(failures)} submission{'s' if len(failures) != 1 else ''} could not be graded "
+                          "(listed above); run the same command again to retry them")
 
 
 def register(group: click.Group) -> None:
     """Add this area's commands to ``group``."""
+    group.add_command(grade)
+    group.add_command(batch)

@@ -1,0 +1,656 @@
+"""Grading a class: every submission in a folder or a ZIP file, in parallel, resumable.
+
+An instructor runs ``streamgrade batch DIR|ZIP --gradebook grades.csv``.  This module
+does the work; the command only parses flags and prints.
+
+- **Collecting** (:func:`collect`): ``.json``, ``.yaml``, ``.yml`` and ``.py`` files, found
+  recursively; ``*.expect.json`` (fixtures of expected results), hidden files and folders
+  and macOS's ``__MACOSX`` are skipped.  A ZIP file is read in memory, never extracted:
+  entries whose names are absolute or climb out (``../evil.json``), symlinks, encrypted
+  entries and entries past the count or size caps are skipped with a note.  Each entry is
+  read up to the reader's size limit plus one byte, so a lying header or a zip bomb
+  cannot exhaust memory; the grader then refuses the oversized file with a message.
+- **Grading** (:func:`run_batch`, :func:`grade_items`): a process pool whose initializer
+  warms the canonical-answer caches once per worker; submissions travel in chunks so
+  the pool's overhead is paid per chunk, not per file.  Every submission is graded in
+  its own ``try``: an exception while grading one becomes a ``failed`` record and the
+  batch goes on; a worker that dies outright (the pool breaks) is replaced and its chunk
+  is retried one submission at a time, so only the guilty one fails.
+- **Resuming**: each finished submission is appended at once, as one JSON line, to the
+  state file (``<gradebook>.state.jsonl`` by default), so a killed batch loses nothing.
+  A rerun skips every submission whose key (content hash, exercise set and the student
+  its path names) is already there as ``graded`` or ``unreadable``; ``failed`` ones are
+  retried.  The gradebook and the summary are then built from all the state's records.
+
+Whose submission is it?  The ``student_id`` written in the file, else (``.py`` files and
+files without one) the path: the first folder under the root (``alice/answers.json`` is
+``alice``), or the file's stem for a file at the top.  ``id_from="path"`` always uses the
+path, for folders the instructor's tooling laid out (a student cannot then write another
+student's id into a file).  "Latest" in the gradebook policy means the latest file by
+modification time (ZIP: the entry's date), then by path.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import enum
+import hashlib
+import json
+import os
+import stat
+import sys
+import time
+import traceback
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
+
+from grader.errors import UsageProblem
+from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status
+from grader.submissions import DEFAULT_LIMITS
+
+#: Suffixes of submission files.
+SUBMISSION_SUFFIXES = (".json", ".yaml", ".yml", ".py")
+#: Files that are fixtures, not submissions.
+SKIPPED_SUFFIXES = (".expect.json",)
+#: At most this many bytes are read of one submission: the reader's limit plus one, so it can refuse.
+READ_CAP = max(DEFAULT_LIMITS.max_bytes, DEFAULT_LIMITS.max_python_bytes) + 1
+#: A ZIP file with more entries than this is refused (a class is hundreds, a term a few thousand).
+MAX_ZIP_ENTRIES = 100_000
+#: At most this many bytes are read from one ZIP file in all.
+MAX_ZIP_TOTAL_BYTES = 2 * 1024**3
+
+
+class RecordStatus(enum.StrEnum):
+    """What happened to one submission in a batch."""
+
+    GRADED = "graded"
+    UNREADABLE = "unreadable"
+    FAILED = "failed"
+
+
+#: Records with these statuses are final: a rerun skips their submissions.
+FINAL_STATUSES = frozenset({RecordStatus.GRADED, RecordStatus.UNREADABLE})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission found in a folder or ZIP file.
+
+    ``source`` is the path relative to the root, with ``/`` separators; ``submitted_at``
+    orders a student's submissions for the ``latest`` policy; ``path_student`` is the
+    student the path names.
+    """
+
+    source: str
+    submitted_at: float
+    path_student: str
+    read: Callable[[], bytes] = field(repr=False, compare=False)
+
+
+@dataclass
+class Collection:
+    """The submissions found under a root, and notes on what was skipped and why."""
+
+    root: str
+    entries: list[Entry]
+    skipped: list[str]
+    close: Callable[[], None] = field(default=lambda: None, repr=False)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One submission to grade, as sent to a worker (small and picklable)."""
+
+    key: str
+    source: str
+    raw: bytes
+    submitted_at: float
+    path_student: str
+    exercise_set: str
+    id_from_path: bool
+    cold: bool = False
+
+
+# -- collecting ---------------------------------------------------------------------------------
+
+
+def _is_submission_name(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(SUBMISSION_SUFFIXES) and not lower.endswith(SKIPPED_SUFFIXES)
+
+
+def _hidden(parts: Sequence[str]) -> bool:
+    return any(p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def path_student(relative: PurePosixPath) -> str:
+    """The student a relative path names: its first folder, or the file's stem at the top."""
+    if len(relative.parts) > 1:
+        return relative.parts[0]
+    name = relative.name
+    for suffix in SUBMISSION_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return name
+
+
+def collect(source: str | os.PathLike[str], *, exclude: Iterable[str | os.PathLike[str]] = ()) -> Collection:
+    """The submissions in a folder (recursively) or a ZIP file; raises :class:`UsageProblem` otherwise.
+
+    ``exclude`` names files and folders not to collect (the batch's own state file and
+    results folder, when they lie under the root).
+    """
+    path = Path(source)
+    if path.is_dir():
+        return _collect_dir(path, [Path(p).resolve() for p in exclude])
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise UsageProblem(f"{source}: not a folder or a ZIP file")
+        return _collect_zip(path)
+    raise UsageProblem(f"{source}: no such folder or ZIP file")
+
+
+def _collect_dir(root: Path, exclude: list[Path]) -> Collection:
+    entries: list[Entry] = []
+    skipped: list[str] = []
+    real_root = root.resolve()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not _hidden([d]) and (here / d).resolve() not in exclude)
+        for name in sorted(files):
+            if _hidden([name]) or not _is_submission_name(name):
+                continue
+            file = here / name
+            relative = PurePosixPath(file.relative_to(root).as_posix())
+            resolved = file.resolve()
+            if resolved in exclude:
+                continue
+            if file.is_symlink() and not resolved.is_relative_to(real_root):
+                skipped.append(f"{relative}: a symbolic link out of the folder, skipped")
+                continue
+            try:
+                mtime = file.stat().st_mtime
+            except OSError as exc:
+                skipped.append(f"{relative}: cannot read: {exc.strerror or exc}")
+                continue
+            entries.append(Entry(str(relative), mtime, path_student(relative), _file_reader(file)))
+    return Collection(str(root), entries, skipped)
+
+
+def _file_reader(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        with open(path, "rb") as stream:
+            return stream.read(READ_CAP)
+    return read
+
+
+def _safe_zip_name(name: str) -> PurePosixPath | None:
+    """The entry's name as a relative path, or ``None`` when it is absolute or climbs out."""
+    if "\\" in name or "\x00" in name:
+        return None
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or not pure.parts or any(p in ("..", "") for p in pure.parts):
+        return None
+    if ":" in pure.parts[0]:  # a Windows drive (C:) written with forward slashes
+        return None
+    return pure
+
+
+def _collect_zip(path: Path) -> Collection:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageProblem(f"{path}: cannot read the ZIP file: {exc}") from None
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        archive.close()
+        raise UsageProblem(f"{path}: {len(infos)} entries, more than the limit of {MAX_ZIP_ENTRIES}")
+    entries: list[Entry] = []
+    skipped: list[str] = []
+    budget = [MAX_ZIP_TOTAL_BYTES]
+    for info in sorted(infos, key=lambda i: i.filename):
+        if info.is_dir():
+            continue
+        shown = info.filename.encode("unicode_escape").decode("ascii")
+        relative = _safe_zip_name(info.filename)
+        if relative is None:
+            skipped.append(f"{shown}: an absolute path or one that climbs out of the archive, skipped")
+            continue
+        if _hidden(relative.parts) or not _is_submission_name(relative.name):
+            continue
+        if stat.S_ISLNK(info.external_attr >> 16):
+            skipped.append(f"{shown}: a symbolic link, skipped")
+            continue
+        if info.flag_bits & 0x1:
+            skipped.append(f"{shown}: encrypted, skipped")
+            continue
+        try:
+            stamp = time.mktime((*info.date_time, 0, 0, -1))
+        except (OverflowError, ValueError):
+            stamp = 0.0
+        entries.append(Entry(str(relative), stamp, path_student(relative), _zip_reader(archive, info, budget)))
+    return Collection(str(path), entries, skipped, archive.close)
+
+
+def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> Callable[[], bytes]:
+    def read() -> bytes:
+        if budget[0] <= 0:
+            raise OSError(f"the archive's entries add up to more than {MAX_ZIP_TOTAL_BYTES} bytes")
+        with archive.open(info) as stream:
+            data = stream.read(min(READ_CAP, budget[0]))
+        budget[0] -= len(data)
+        return data
+    return read
+
+
+# -- records --------------------------------------------------------------------------------------
+
+
+def submission_key(raw: bytes, exercise_set: str, student: str) -> str:
+    """The resume key: what was graded (content hash), against what, for whom the path says."""
+    return f"{exercise_set}:{student}:{hashlib.sha256(raw).hexdigest()}"
+
+
+def result_from_dict(data: dict[str, Any]) -> GradeResult:
+    """A :class:`GradeResult` rebuilt from its result-format dict (``GradeResult.to_dict``).
+
+    Enough for gradebooks and statistics: ids, scores, statuses, diagnoses and finding
+    codes; texts that the dict leaves out come back empty.
+    """
+    exercises = []
+    for ex in data.get("exercises", ()):
+        parts = tuple(
+            PartResult(p["id"], p["score"], p["max_score"], Status(p["status"]), p.get("expected"), p.get("given"),
+                       tuple(p.get("feedback", ())),
+                       tuple(Finding(code, f"{ex['id']}.{p['id']}", "") for code in p.get("findings", ())),
+                       "expected" in p)
+            for p in ex.get("parts", ()))
+        exercises.append(ExerciseResult(ex["id"], ex.get("title", ""), ex["score"], ex["max_score"],
+                                        Status(ex["status"]), tuple(ex.get("feedback", ())),
+                                        tuple(ex.get("diagnosis", ())), parts))
+    return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
+                       data.get("max_score", 0), tuple(exercises), tuple(data.get("warnings", ())),
+                       tuple(data.get("errors", ())), dict(data.get("meta", {})))
+
+
+def _slim(result: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a result dict that gradebooks and statistics read (small to send between processes)."""
+    return {
+        "student_id": result.get("student_id"),
+        "exercise_set": result.get("exercise_set"),
+        "score": result.get("score"),
+        "max_score": result.get("max_score"),
+        "errors": result.get("errors", [])[:1],
+        "exercises": [{"id": e["id"], "score": e["score"], "max_score": e["max_score"], "status": e["status"],
+                       "diagnosis": e.get("diagnosis", []),
+                       "parts": [{"id": p["id"], "score": p["score"], "max_score": p["max_score"],
+                                  "status": p["status"], "findings": p.get("findings", [])}
+                                 for p in e.get("parts", ())]}
+                      for e in result.get("exercises", ())],
+    }
+
+
+@dataclass
+class Record:
+    """One line of the state file: a submission and what became of it.
+
+    ``result`` is the slim result dict (:func:`result_from_dict` reads it); ``line`` is
+    the full JSON line as written (the whole result format), kept for ``--results-dir``.
+    """
+
+    key: str
+    source: str
+    status: RecordStatus
+    submitted_at: float
+    result: dict[str, Any] | None
+    error: str | None = None
+    line: str | None = field(default=None, repr=False)
+
+    @property
+    def grade_result(self) -> GradeResult | None:
+        return None if self.result is None else result_from_dict(self.result)
+
+
+def _line(key: str, source: str, status: RecordStatus, submitted_at: float, result: dict[str, Any] | None,
+          error: str | None) -> str:
+    from grader.reports.text import json_default
+
+    document = {"key": key, "source": source, "status": status.value, "submitted_at": submitted_at,
+                "error": error, "result": result}
+    return json.dumps(document, ensure_ascii=True, default=json_default, separators=(",", ":"))
+
+
+# -- the worker side ------------------------------------------------------------------------------
+
+
+def warm_caches(exercise_set: str) -> None:
+    """Compute the set's canonical answers and mistaken-model answers once, in this process.
+
+    A pool's initializer: every worker then grades from cached engine runs.  Failures
+    are ignored here; grading reports them per submission.
+    """
+    try:
+        from grader.exercise_sets import load_named_set
+        from grader.solutions import solve, solve_part
+
+        loaded = load_named_set(exercise_set)
+        solve(loaded)
+        for exercise in loaded.exercises:
+            for mistake in exercise.mistakes:
+                if mistake.runnable:
+                    for part in mistake.parts:
+                        solve_part(loaded, exercise.id, part, model=mistake.model)
+    except Exception:  # warming is an optimisation; grading reports real problems
+        pass
+    try:
+        from grader import grading
+
+        grading.grade_bytes(b'{"answers": {}}', "warm.json", "warm", exercise_set)
+    except Exception:  # as above
+        pass
+
+
+def grade_task(task: Task) -> Record:
+    """Grade one submission; never raises: any exception becomes a ``failed`` record."""
+    from grader import grading
+
+    try:
+        if task.cold:
+            from grader.solutions import cache_clear
+
+            cache_clear()
+        forced = task.path_student if task.id_from_path else None
+        result = grading.grade_bytes(task.raw, task.source, forced, task.exercise_set)
+        data = result.to_dict()
+        if not data.get("student_id"):
+            data["student_id"] = task.path_student
+            data.setdefault("meta", {})["student_id_from"] = "path"
+        status = RecordStatus.GRADED if result.readable else RecordStatus.UNREADABLE
+        error = None if result.readable else "; ".join(result.errors)
+    except BaseException as exc:  # one submission never stops the batch
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        data = None
+        status = RecordStatus.FAILED
+        where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+        error = f"grading failed: {type(exc).__name__}: {exc}{at}"
+    line = _line(task.key, task.source, status, task.submitted_at, data, error)
+    return Record(task.key, task.source, status, task.submitted_at, None if data is None else _slim(data), error,
+                  line)
+
+
+def _grade_chunk(tasks: list[Task]) -> list[Record]:
+    return [grade_task(t) for t in tasks]
+
+
+# -- the state file -------------------------------------------------------------------------------
+
+
+def read_state(path: str | os.PathLike[str]) -> list[Record]:
+    """The records of a state file (a missing file has none; a torn last line is ignored)."""
+    records: list[Record] = []
+    try:
+        stream = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return records
+    except OSError as exc:
+        raise UsageProblem(f"{path}: cannot read the state file: {exc.strerror or exc}") from None
+    with stream:
+        for number, text in enumerate(stream, start=1):
+            if not text.strip():
+                continue
+            try:
+                doc = json.loads(text)
+                record = Record(doc["key"], doc["source"], RecordStatus(doc["status"]), float(doc["submitted_at"]),
+                                None if doc.get("result") is None else _slim(doc["result"]), doc.get("error"))
+            except (ValueError, KeyError, TypeError):
+                if text.endswith("\n"):
+                    raise UsageProblem(f"{path}: line {number}: not a record of a batch state file; "
+                                       "give another --state file or remove this one") from None
+                continue  # a line cut short when the batch was killed: that submission is graded again
+            records.append(record)
+    return records
+
+
+# -- running a batch ------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch run did: the new records, the previous ones, and what was skipped."""
+
+    new: list[Record]
+    previous: list[Record]
+    skipped_known: int
+    notes: list[str]
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record, previous and new; for a key graded more than once, the last one counts."""
+        latest: dict[str, Record] = {}
+        for record in [*self.previous, *self.new]:
+            latest[record.key] = record
+        return list(latest.values())
+
+    def results(self) -> list[GradeResult]:
+        """The results of every readable or unreadable submission, oldest submission first."""
+        records = sorted((r for r in self.records if r.result is not None), key=lambda r: (r.submitted_at, r.source))
+        return [r.grade_result for r in records]  # type: ignore[misc]
+
+    @property
+    def failed(self) -> list[Record]:
+        return [r for r in self.records if r.status is RecordStatus.FAILED]
+
+
+class Progress:
+    """A one-line progress bar on a terminal: ``[#####.....] 120/400 30% 85.1/s eta 0:03``."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, *, enabled: bool | None = None,
+                 width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self.total = total
+        self.done = 0
+        self.width = width
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and (now - self._last >= 0.1 or self.done >= self.total):
+            self._last = now
+            self.stream.write("\r" + self.line(now))
+            self.stream.flush()
+
+    def line(self, now: float | None = None) -> str:
+        now = time.monotonic() if now is None else now
+        total = max(self.total, 1)
+        filled = min(self.width, self.width * self.done // total)
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        eta = int((self.total - self.done) / rate) if rate > 0 else 0
+        return (f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} "
+                f"{100 * self.done // total:3d}% {rate:.1f}/s eta {eta // 60}:{eta % 60:02d}")
+
+    def close(self) -> None:
+        if self.enabled and self.total:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def chunk_size(count: int, jobs: int) -> int:
+    """Submissions per task: about eight tasks per worker (load balance), at most 64 (progress, memory)."""
+    return max(1, min(64, -(-count // (jobs * 8))))
+
+
+def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: str,
+                on_record: Callable[[Record], None]) -> None:
+    """Grade ``tasks`` with ``jobs`` worker processes (in this process when ``jobs`` is 1).
+
+    ``on_record`` is called in this process for every record as soon as its chunk is
+    done, in completion order.  Tasks are consumed lazily: at most a few chunks per
+    worker are in flight, so a large folder is never all in memory.
+    """
+    if jobs <= 1:
+        for task in tasks:
+            on_record(grade_task(task))
+        return
+    size = chunk_size(total, jobs)
+    chunks = _chunks(iter(tasks), size)
+    retry: list[list[Task]] = []
+    pool = _pool(jobs, exercise_set)
+    pending: dict[cf.Future[list[Record]], list[Task]] = {}
+    try:
+        while True:
+            while len(pending) < jobs * 3:
+                chunk = retry.pop() if retry else next(chunks, None)
+                if chunk is None:
+                    break
+                try:
+                    pending[pool.submit(_grade_chunk, chunk)] = chunk
+                except cf.process.BrokenProcessPool:
+                    retry.append(chunk)
+                    pool, pending = _replace_pool(pool, pending, retry, jobs, exercise_set)
+            if not pending:
+                break
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                chunk = pending.pop(future)
+                try:
+                    records = future.result()
+                except cf.process.BrokenProcessPool:
+                    broken = True
+                    if len(chunk) == 1:  # this submission killed its worker
+                        on_record(_died(chunk[0]))
+                    else:
+                        retry.extend([t] for t in chunk)
+                    continue
+                for record in records:
+                    on_record(record)
+            if broken:
+                pool, pending = _replace_pool(pool, pending, retry, jobs, exercise_set)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(tasks: Iterator[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pool(jobs: int, exercise_set: str) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(max_workers=jobs, initializer=warm_caches, initargs=(exercise_set,))
+
+
+def _replace_pool(pool: cf.ProcessPoolExecutor, pending: dict[cf.Future[list[Record]], list[Task]],
+                  retry: list[list[Task]], jobs: int, exercise_set: str
+                  ) -> tuple[cf.ProcessPoolExecutor, dict[cf.Future[list[Record]], list[Task]]]:
+    """A new pool after a worker died; every chunk still in flight is retried one submission at a time."""
+    for chunk in pending.values():
+        retry.extend([t] for t in chunk)
+    pool.shutdown(wait=False, cancel_futures=True)
+    return _pool(jobs, exercise_set), {}
+
+
+def _died(task: Task) -> Record:
+    error = "grading failed: the worker process grading this submission died"
+    return Record(task.key, task.source, RecordStatus.FAILED, task.submitted_at, None, error,
+                  _line(task.key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
+
+
+def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[str], exercise_set: str = "week10",
+              jobs: int | None = None, id_from_path: bool = False, restart: bool = False,
+              results_dir: str | os.PathLike[str] | None = None, progress: bool | None = None,
+              progress_stream: TextIO | None = None) -> BatchOutcome:
+    """Grade every submission under ``source`` not already in the state file; append as they finish.
+
+    ``restart`` forgets the state file first.  ``results_dir``, when given, receives one
+    result-format JSON file per newly graded submission.  ``progress`` forces the bar on
+    or off (default: on when the stream is a terminal).
+    """
+    state = Path(state_path)
+    exclude = [state] + ([Path(results_dir)] if results_dir else [])
+    collection = collect(source, exclude=exclude)
+    try:
+        if restart and state.exists():
+            state.unlink()
+        previous = read_state(state)
+        done_keys = {r.key for r in previous if r.status in FINAL_STATUSES}
+        notes = list(collection.skipped)
+        out_dir = Path(results_dir) if results_dir else None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+
+        tasks: list[Task] = []
+        skipped_known = 0
+        seen: set[str] = set()
+        for entry in collection.entries:
+            try:
+                raw = entry.read()
+            except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
+                notes.append(f"{entry.source}: cannot read: {exc}")
+                continue
+            key = submission_key(raw, exercise_set, entry.path_student)
+            if key in done_keys or key in seen:
+                skipped_known += 1
+                continue
+            seen.add(key)
+            tasks.append(Task(key, entry.source, raw, entry.submitted_at, entry.path_student, exercise_set,
+                              id_from_path))
+        new: list[Record] = []
+        bar = Progress(len(tasks), progress_stream, enabled=progress)
+        state.parent.mkdir(parents=True, exist_ok=True)
+        with open(state, "a", encoding="utf-8") as log:
+            def on_record(record: Record) -> None:
+                log.write((record.line or "") + "\n")
+                log.flush()
+                new.append(record)
+                if out_dir is not None and record.result is not None and record.line:
+                    _write_result(out_dir, record)
+                bar.advance()
+
+            try:
+                grade_items(tasks, jobs=jobs or default_jobs(), total=len(tasks), exercise_set=exercise_set,
+                            on_record=on_record)
+            finally:
+                bar.close()
+        return BatchOutcome(new, previous, skipped_known, notes)
+    finally:
+        collection.close()
+
+
+def result_file_name(source: str) -> str:
+    """A flat, safe file name for the result of ``source`` (``alice/ex.json`` -> ``alice__ex.json.result.json``)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in source.replace("/", "__"))
+    return (safe.lstrip(".") or "submission")[:200] + ".result.json"
+
+
+def _write_result(out_dir: Path, record: Record) -> None:
+    document = json.loads(record.line or "{}").get("result")
+    if document is None:
+        return
+    (out_dir / result_file_name(record.source)).write_text(
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
