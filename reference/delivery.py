@@ -436,6 +436,11 @@ def explain(outcome: DeliveryOutcome, log: SourceLog) -> tuple[str, ...]:
     for a in outcome.attempts:
         if a.number == 1:
             head = f"Attempt 1 reads from offset {a.start_offset}"
+        elif a.start_offset == 0:
+            head = (
+                f"Restart: nothing was committed (the committed offset is 0), so attempt {a.number} starts with empty "
+                "window state and replays the log from offset 0"
+            )
         else:
             head = (
                 f"Restart: the committed offset is {a.start_offset}, so attempt {a.number} restores the window state "
