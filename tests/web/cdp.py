@@ -161,13 +161,14 @@ class Page:
             self.evaluate(action or "")
         self.wait_for("Page.loadEventFired")
 
-    def screenshot(self, path: Path, width: int = 1200) -> Path:
-        """A PNG of the whole page (not just the window)."""
+    def screenshot(self, path: Path, width: int = 1200, max_height: int = 6000) -> Path:
+        """A PNG of the whole page (not just the window), cut at ``max_height`` CSS pixels."""
         self.call("Emulation.clearDeviceMetricsOverride")  # measure the page at the window's size
         metrics = self.call("Page.getLayoutMetrics")
-        height = int(min(metrics["cssContentSize"]["height"], 6000))
+        height = int(min(metrics["cssContentSize"]["height"], max_height))
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip)["data"]
         path.write_bytes(base64.b64decode(data))
         return path
 

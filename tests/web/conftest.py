@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -40,14 +41,31 @@ SAMPLE_SUBMISSION: dict[str, Any] = {
 }
 
 
+EXAMPLES = ROOT / "submissions" / "examples"
+PYTHON_EXAMPLES = EXAMPLES / "python"
+
+
 def correct_example() -> tuple[str, bytes]:
-    """The correct example submission of ``submissions/`` when there is one, else the sample."""
-    found = sorted((ROOT / "submissions").glob("*correct*.json"))
-    if found:
-        return found[0].name, found[0].read_bytes()
-    return "submission.json", json.dumps(SAMPLE_SUBMISSION, indent=2).encode()
+    """The correct example submission: ``submissions/examples/correct.json`` when it exists,
+    else one built from the canonical answers the reference engine computes (never typed in)."""
+    path = EXAMPLES / "correct.json"
+    if path.is_file():
+        return path.name, path.read_bytes()
+    return "correct.json", json.dumps(canonical_submission(), indent=2).encode()
 
 
+@functools.cache
+def canonical_submission(exercise_set: str = "week10") -> dict[str, Any]:
+    """A submission whose every answer is the canonical value of :func:`grader.solutions.solve`."""
+    from grader.exercise_sets import load_named_set
+    from grader.solutions import solve
+
+    solved = solve(load_named_set(exercise_set))
+    answers = {ex: {part: canonical.value for part, canonical in parts.items()} for ex, parts in solved.items()}
+    return {"student_id": "s0000000", "exercise_set": exercise_set, "answers": answers}
+
+
+@functools.cache
 def real_grader_works() -> bool:
     """True once ``grader.grading.grade_bytes`` is implemented (it is a stub at first)."""
     from grader.grading import grade_bytes
@@ -57,6 +75,10 @@ def real_grader_works() -> bool:
         return grade_bytes(raw, name, "probe", "week10").readable
     except NotImplementedError:
         return False
+
+
+REAL_GRADER_SKIP = ("grader.grading.grade_bytes still raises NotImplementedError (being written in another "
+                    "issue): the tests of the service with the real grader wait for it")
 
 
 def pg_test_schema(dsn: str) -> tuple[str, str]:

@@ -20,7 +20,18 @@ from grader.errors import SandboxUnavailable
 from grader.results import GradeResult
 from tests.web import fake_grading
 
-GRADER_VERSION = fake_grading.GRADER_VERSION
+
+def _version() -> str:
+    """The version the service stores: the real grader's when this delegates to it."""
+    if os.environ.get("STREAMGRADE_TEST_REAL_GRADER") == "1":
+        from grader.grading import grade_bytes as real
+        from grader.web.service import grader_version
+
+        return grader_version(real)
+    return fake_grading.GRADER_VERSION
+
+
+GRADER_VERSION = _version()
 
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
