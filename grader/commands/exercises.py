@@ -130,7 +130,52 @@ def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> Non
     click.echo(render(fmt, exercise_set, solutions, chosen), nl=False)
 
 
+# -- verify -------------------------------------------------------------------------------------------
+
+
+@click.command("verify")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--set", "set_names", multiple=True, metavar="NAME|DIR",
+              help="Exercise set to verify, by name or folder (repeatable; default: every set).")
+@click.option("--examples", "examples_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of example submissions with X.expect.json files [default: submissions/examples].")
+@click.option("--no-examples", is_flag=True, help="Skip grading the example submissions.")
+def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | None, no_examples: bool) -> None:
+    """Check the exercise data, the canonical answers, the published key and the examples (for CI).
+
+    Every disagreement between the published key and the engine is listed as an
+    erratum.  Exit status 0 only when each is acknowledged in the exercise data, none
+    is stale, and every example gets the score it declares; 1 otherwise.
+    """
+    from grader.errors import GraderError
+    from grader.verify import EXAMPLES_DIR, report_text, verify
+
+    known = available_sets(EXERCISES_DIR)
+    for name in set_names:
+        if name not in known and not Path(name).is_dir():
+            raise UsageProblem(f"unknown exercise set {name!r}; known sets: {', '.join(known) or 'none'} "
+                               "(or give a set's folder)")
+    examples = None if no_examples else (examples_dir or EXAMPLES_DIR)
+    report = verify(list(set_names) or None, examples_dir=examples)
+    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if fmt == "json" else report_text(report),
+               nl=fmt == "json")
+    if not report.ok:
+        problems = []
+        if invalid := [s.id for s in report.sets if s.problems]:
+            problems.append(f"invalid exercise data ({', '.join(invalid)})")
+        if report.new_errata:
+            problems.append(f"{len(report.new_errata)} unacknowledged erratum/errata: "
+                            + ", ".join(f"{e.exercise}.{e.part}" for e in report.new_errata))
+        if report.stale_errata:
+            problems.append(f"{len(report.stale_errata)} stale erratum/errata: "
+                            + ", ".join(f"{e.exercise}.{e.part}" for e in report.stale_errata))
+        if report.failed_examples:
+            problems.append(f"{len(report.failed_examples)} example(s) not graded as declared: "
+                            + ", ".join(x.path for x in report.failed_examples))
+        raise GraderError("verify failed: " + "; ".join(problems))
+
+
 def register(group: click.Group) -> None:
     """Add this area's commands to ``group``."""
-    for command in (exercises_command, template_command, solve_command):
+    for command in (exercises_command, template_command, solve_command, verify_command):
         group.add_command(command)
