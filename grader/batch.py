@@ -42,6 +42,7 @@ import sys
 import time
 import traceback
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -506,27 +507,30 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
     ``on_record`` is called in this process for every record as soon as its chunk is
     done, in completion order.  Tasks are consumed lazily: at most a few chunks per
     worker are in flight, so a large folder is never all in memory.
+
+    When a worker process dies (the pool breaks), every submission that was in flight
+    becomes a suspect: suspects are graded again one at a time, alone in the pool, so
+    the one that kills its worker again is known and becomes a ``failed`` record.
     """
     if jobs <= 1:
         for task in tasks:
             on_record(grade_task(task))
         return
-    size = chunk_size(total, jobs)
-    chunks = _chunks(iter(tasks), size)
-    retry: list[list[Task]] = []
+    chunks = _chunks(iter(tasks), chunk_size(total, jobs))
+    suspects: deque[Task] = deque()
     pool = _pool(jobs, exercise_set)
     pending: dict[cf.Future[list[Record]], list[Task]] = {}
+    alone: cf.Future[list[Record]] | None = None
     try:
         while True:
-            while len(pending) < jobs * 3:
-                chunk = retry.pop() if retry else next(chunks, None)
-                if chunk is None:
-                    break
-                try:
+            if suspects:
+                if not pending:
+                    chunk = [suspects.popleft()]
+                    alone = pool.submit(_grade_chunk, chunk)
+                    pending[alone] = chunk
+            else:
+                while len(pending) < jobs * 3 and (chunk := next(chunks, None)) is not None:
                     pending[pool.submit(_grade_chunk, chunk)] = chunk
-                except cf.process.BrokenProcessPool:
-                    retry.append(chunk)
-                    pool, pending = _replace_pool(pool, pending, retry, jobs, exercise_set)
             if not pending:
                 break
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -537,15 +541,19 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
                     records = future.result()
                 except cf.process.BrokenProcessPool:
                     broken = True
-                    if len(chunk) == 1:  # this submission killed its worker
+                    if future is alone:  # graded alone and killed its worker: this one is guilty
                         on_record(_died(chunk[0]))
                     else:
-                        retry.extend([t] for t in chunk)
+                        suspects.extend(chunk)
                     continue
                 for record in records:
                     on_record(record)
             if broken:
-                pool, pending = _replace_pool(pool, pending, retry, jobs, exercise_set)
+                for chunk in pending.values():
+                    suspects.extend(chunk)
+                pending.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = _pool(jobs, exercise_set)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -563,16 +571,6 @@ def _chunks(tasks: Iterator[Task], size: int) -> Iterator[list[Task]]:
 
 def _pool(jobs: int, exercise_set: str) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=jobs, initializer=warm_caches, initargs=(exercise_set,))
-
-
-def _replace_pool(pool: cf.ProcessPoolExecutor, pending: dict[cf.Future[list[Record]], list[Task]],
-                  retry: list[list[Task]], jobs: int, exercise_set: str
-                  ) -> tuple[cf.ProcessPoolExecutor, dict[cf.Future[list[Record]], list[Task]]]:
-    """A new pool after a worker died; every chunk still in flight is retried one submission at a time."""
-    for chunk in pending.values():
-        retry.extend([t] for t in chunk)
-    pool.shutdown(wait=False, cancel_futures=True)
-    return _pool(jobs, exercise_set), {}
 
 
 def _died(task: Task) -> Record:
