@@ -1,0 +1,151 @@
+"""Grading one submission end to end: read, validate, normalise, compare, diagnose, score.
+
+This module is the single entry point the CLI, the batch runner and the web service
+call.  It stays thin: reading is :mod:`grader.submissions`, comparing
+:mod:`grader.compare`, recognising mistakes :mod:`grader.diagnosis`, points and errata
+:mod:`grader.scoring`; Python answers go to :mod:`grader.python_grading`.
+
+Nothing a student writes makes these functions raise: an unreadable submission gives a
+:class:`~grader.results.GradeResult` with ``errors`` and no exercises (CLI exit 2, HTTP
+400 at the edges), and schema problems are listed, each with its JSON path, while the
+rest of the submission is still graded.  Canonical answers and the answers of known
+mistakes are worked out once per exercise set (:func:`grader.scoring.plan_for`); grading
+a submission runs no engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import PurePath
+
+from grader.errors import SubmissionUnreadable
+from grader.exercise_sets import ExerciseDataError, ExerciseSet, load_named_set
+from grader.results import GradeResult, unreadable
+from grader.scoring import plan_for, score_exercise
+from grader.submissions import Submission, SubmissionFormat, read_submission_bytes
+
+DEFAULT_SET = "week10"
+#: Stored with every result by the web service (grader.web.service.grader_version).
+GRADER_VERSION = "grading-1"
+_MAX_FILE_BYTES = 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=16)
+def load_set(name: str) -> ExerciseSet:
+    """The exercise set called ``name``, loaded once per process.
+
+    Raises :class:`~grader.exercise_sets.ExerciseDataError` for an unknown name or broken data.
+    """
+    return load_named_set(name)
+
+
+def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: str | None = None,
+                  warnings: Iterable[str] = ()) -> GradeResult:
+    """Grade an ``answers`` object (exercise id -> answer, as in the submission format).
+
+    Every schema problem is listed with its path (``answers.ex6.rows[1].sum_amount:
+    expected a number, got "seven"``) in ``errors``, unknown exercises and fields in
+    ``warnings``; every exercise is still graded from what can be read.
+    """
+    plan = plan_for(exercise_set)
+    notes = list(warnings)
+    errors: list[str] = []
+    if not isinstance(answers, Mapping):
+        errors.append("answers: expected an object mapping exercise ids to answers")
+        answers = {}
+    answers = {str(k): v for k, v in answers.items()}
+    for problem in plan.problems(answers):
+        (errors if problem.is_error else notes).append(str(problem))
+    results = tuple(score_exercise(ex, answers.get(ex.exercise.id), f"answers.{ex.exercise.id}")
+                    for ex in plan.exercises)
+    score = sum(r.score for r in results)
+    return GradeResult(student_id, exercise_set.id, score, exercise_set.total_points, results,
+                       tuple(dict.fromkeys(notes)), tuple(dict.fromkeys(errors)))
+
+
+def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -> GradeResult:
+    """Grade a readable JSON or YAML submission against ``exercise_set`` (the one it names, else the default).
+
+    A submission that names another set than the one it is graded against gets a warning.
+    """
+    warnings = list(sub.warnings)
+    if exercise_set is None:
+        name = sub.exercise_set or DEFAULT_SET
+        try:
+            exercise_set = load_set(name)
+        except ExerciseDataError as exc:
+            if sub.exercise_set is None:
+                raise
+            warnings.append(f"exercise_set: {exc.problems[0] if exc.problems else exc.message}; "
+                            f"graded against {DEFAULT_SET}")
+            exercise_set = load_set(DEFAULT_SET)
+    elif sub.exercise_set and sub.exercise_set != exercise_set.id:
+        warnings.append(f"exercise_set: the submission names {sub.exercise_set!r}; graded against {exercise_set.id}")
+    return grade_answers(sub.answers, exercise_set, student_id=sub.student_id, warnings=warnings)
+
+
+def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
+                exercise_set: str = DEFAULT_SET) -> GradeResult:
+    """Grade a submission given as bytes (JSON, YAML or Python source by ``filename``'s suffix).
+
+    Never raises for bad student input: an unreadable submission gives a result with
+    ``errors`` set (HTTP 400 / CLI exit 2 at the edges).  ``student_id`` from an
+    authenticated caller overrides the one written in the submission.  An unknown
+    ``exercise_set`` is reported the same way, as an error of the result.
+    """
+    name = filename or "<submission>"
+    if PurePath(name).suffix.lower() == ".py":
+        from grader.python_grading import grade_python  # the sandbox is only needed for Python answers
+
+        return grade_python(bytes(raw), name, student_id)
+    try:
+        chosen = load_set(exercise_set)
+    except ExerciseDataError as exc:
+        if exercise_set in _known_sets():
+            raise  # broken exercise data is the operator's problem, not the student's
+        return unreadable(str(exercise_set), f"{name}: {exc.problems[0] if exc.problems else exc.message}")
+    try:
+        sub = read_submission_bytes(bytes(raw), name)
+    except SubmissionUnreadable as exc:
+        return unreadable(chosen.id, exc.message, chosen.total_points)
+    if sub.format is SubmissionFormat.PYTHON:  # pragma: no cover - the suffix check above takes these
+        from grader.python_grading import grade_python
+
+        return grade_python(bytes(raw), name, student_id)
+    try:
+        result = grade_submission(sub, chosen)
+    except RecursionError:
+        return unreadable(chosen.id, f"{name}: the answers are nested too deeply to grade", chosen.total_points)
+    except Exception:  # a bug of ours must not become a student's 500; it is logged with the file's hash
+        log.exception("grading %s (sha256 %s) failed", name, sub.content_hash)
+        return unreadable(chosen.id, f"{name}: the grader failed on this submission (an internal error, not a "
+                                     "problem with your file); it has been logged", chosen.total_points)
+    if student_id:
+        result = replace(result, student_id=student_id)
+    return result
+
+
+def grade_file(path: str | os.PathLike[str]) -> GradeResult:
+    """Grade the submission in the file at ``path`` (format by its suffix)."""
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(_MAX_FILE_BYTES + 1)  # the reader refuses what is larger, without reading it all
+    except OSError as exc:
+        return unreadable(DEFAULT_SET, f"{os.fspath(path)}: cannot read the file: {exc.strerror or exc}")
+    return grade_bytes(raw, os.fspath(path))
+
+
+def _known_sets() -> tuple[str, ...]:
+    from grader.exercise_sets import available_sets
+
+    return available_sets()
+
+
+__all__ = ["DEFAULT_SET", "GRADER_VERSION", "grade_answers", "grade_bytes", "grade_file", "grade_submission",
+           "load_set"]

@@ -1,0 +1,351 @@
+"""Scoring: points per part, errata credit, mistake credit, and the grading plan of a set.
+
+The *plan* of an exercise set is everything grading needs that does not depend on the
+submission: for each part its comparator, the canonical answer (from
+:func:`grader.solutions.solve`) in normal form, the answers of its known mistakes (engine
+runs under the mistaken models, see :mod:`grader.diagnosis`), the published value where
+an erratum applies, and the values other semantics profiles give.  It is built once per
+exercise set fingerprint (:func:`plan_for`), so grading one submission runs no engine.
+
+A part's fraction of its points is the comparator's, raised to:
+- the erratum's credit when the answer repeats the sheet's published value and the
+  exercise data acknowledges that value as wrong (an erratum): the student learned it
+  from the sheet.  Feedback says so, and why (unless expected values are hidden);
+- the mistake's credit when the answer is a recognised mistake with credit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from grader.compare import Comparator, CompareContext, Comparison, comparator_for
+from grader.diagnosis import KnownMistake, known_mistakes, matching
+from grader.exercise_sets import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, thaw
+from grader.normalize import NormalizeError
+from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
+from grader.solutions import solve
+from grader.submissions import Problem, validate_answers
+from reference.timestamps import parse_duration
+
+NOT_ANSWERED = "not answered"
+_FIELD_SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(\[\*\])?$")
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """What grading one part needs, fixed for the exercise set."""
+
+    exercise_id: str
+    part: Part
+    comparator: Comparator
+    expected_value: Any
+    expected: Any
+    show_expected: bool
+    profile: str
+    mistakes: tuple[KnownMistake, ...] = ()
+    erratum: Erratum | None = None
+    published: Any = None
+    other_profiles: tuple[tuple[tuple[str, ...], Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ExercisePlan:
+    exercise: Exercise
+    parts: tuple[PartPlan, ...]
+
+
+@dataclass(frozen=True)
+class SetPlan:
+    """The grading plan of one exercise set (see the module doc).
+
+    ``fast_checks`` holds, per exercise, a compiled validator whose ``is_valid`` is a quick
+    yes for the common, valid answer (``jsonschema_rs`` when it is installed); only an
+    answer it rejects goes through :func:`grader.submissions.validate_answers` for
+    path-precise messages.
+    """
+
+    exercise_set: ExerciseSet
+    exercises: tuple[ExercisePlan, ...]
+    schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    fast_checks: Mapping[str, Any] = field(default_factory=dict)
+
+    def problems(self, answers: Mapping[str, Any]) -> tuple[Problem, ...]:
+        """Every schema problem of ``answers`` (errors and warnings), as :func:`validate_answers` gives them."""
+        doubtful = {}
+        for exercise_id, answer in answers.items():
+            check = self.fast_checks.get(exercise_id)
+            if check is None or answer is None:
+                doubtful[exercise_id] = answer
+                continue
+            try:
+                valid = check(answer)
+            except Exception:  # a value the fast validator cannot take: ask the full one
+                valid = False
+            if not valid:
+                doubtful[exercise_id] = answer
+        return validate_answers(doubtful, self.schemas) if doubtful else ()
+
+
+@dataclass(frozen=True)
+class _SetKey:
+    fingerprint: str
+    exercise_set: ExerciseSet = field(compare=False, hash=False)
+
+
+def plan_for(exercise_set: ExerciseSet) -> SetPlan:
+    """The grading plan of ``exercise_set``, built once per fingerprint (its data) and shared."""
+    return _plan_cached(_SetKey(exercise_set.fingerprint, exercise_set))
+
+
+@lru_cache(maxsize=16)
+def _plan_cached(key: _SetKey) -> SetPlan:
+    exercise_set = key.exercise_set
+    canonical = solve(exercise_set)
+    exercises = []
+    for exercise in exercise_set.exercises:
+        parts = tuple(_part_plan(exercise_set, exercise, part, canonical[exercise.id][part.id])
+                      for part in exercise.parts)
+        exercises.append(ExercisePlan(exercise, parts))
+    schemas = {ex.id: ex.answer_json_schema() for ex in exercise_set.exercises}
+    return SetPlan(exercise_set, tuple(exercises), schemas, {k: _fast_check(v) for k, v in schemas.items()})
+
+
+def _fast_check(schema: Mapping[str, Any]) -> Any:
+    """A compiled ``is_valid`` for ``schema``: ``jsonschema_rs`` if installed, else a reused jsonschema validator."""
+    try:
+        import jsonschema_rs
+
+        return jsonschema_rs.validator_for(schema).is_valid
+    except Exception:  # not installed, or a schema it cannot compile: the reference validator
+        return Draft202012Validator(schema).is_valid
+
+
+def expected_visible(exercise_set: ExerciseSet, exercise: Exercise, part: Part) -> bool:
+    """Whether students see the expected value of ``part``: the one place that decides it.
+
+    The set's ``settings.show_expected`` decides for now; a per-part setting, when the
+    exercise data gets one, belongs here.
+    """
+    return bool(exercise_set.settings.show_expected)
+
+
+def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canonical: Any) -> PartPlan:
+    context = exercise_set.context
+    size = context.window_size
+    if "window_size" in part.solution.config:
+        size = parse_duration(part.solution.config["window_size"])
+    items = len(part.model_answer) if isinstance(part.model_answer, tuple) else 1
+    comparator = comparator_for(part.compare, CompareContext(context.events, size), items=items)
+    expected = comparator.normalize(canonical.value)
+    erratum = exercise.erratum_for(part.id)
+    published = None
+    if erratum is not None:
+        value, present = field_value(thaw(exercise.published.values), part.field)
+        if present and not comparator.is_blank(value):
+            try:
+                published = comparator.normalize(value)
+            except NormalizeError:
+                published = None
+    others: dict[str, list[str]] = {}
+    if canonical.depends_on_profile and canonical.by_profile:
+        for name, value in canonical.by_profile.items():
+            if value != canonical.value:
+                others.setdefault(_key(value), []).append(name)
+    other_profiles = []
+    for names in others.values():
+        value = canonical.by_profile[names[0]]
+        try:
+            other_profiles.append((tuple(names), comparator.normalize(value)))
+        except NormalizeError:
+            continue
+    return PartPlan(
+        exercise_id=exercise.id,
+        part=part,
+        comparator=comparator,
+        expected_value=canonical.value,
+        expected=expected,
+        show_expected=expected_visible(exercise_set, exercise, part),
+        profile=canonical.profile,
+        mistakes=known_mistakes(exercise_set, exercise, part, comparator, expected),
+        erratum=erratum,
+        published=published,
+        other_profiles=tuple(other_profiles),
+    )
+
+
+def _key(value: Any) -> str:
+    return repr(value)
+
+
+# -- reading a part's field -----------------------------------------------------------------------------------
+
+
+def field_value(answer: Any, path: str) -> tuple[Any, bool]:
+    """The value at a part's ``field`` in an exercise's answer, and whether it is there at all.
+
+    ``allowed_lateness_3min.retract`` descends into objects; ``options[*].policy`` collects
+    the field of every item of a list (a list results; items without it give ``None``).
+    """
+    current: list[Any] = [answer]
+    listed = False
+    for segment in path.split("."):
+        match = _FIELD_SEGMENT.match(segment)
+        if match is None:
+            return None, False
+        name, star = match.groups()
+        found = []
+        for item in current:
+            if isinstance(item, Mapping) and name in item:
+                found.append(item[name])
+            elif listed:
+                found.append(None)
+            else:
+                return None, False
+        current = found
+        if star:
+            if listed or not isinstance(current[0], list):
+                return None, False
+            current = list(current[0])
+            listed = True
+    return (current if listed else current[0]), True
+
+
+# -- scoring one part -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    """A part's result plus what the exercise's result collects from it."""
+
+    result: PartResult
+    diagnosis: tuple[str, ...] = ()
+    feedback: tuple[str, ...] = ()
+
+
+def score_part(plan: PartPlan, answer: Any, path: str) -> PartOutcome:
+    """Grade one part of ``answer`` (the exercise's answer object); ``path`` is that object's JSON path."""
+    part = plan.part
+    where = f"{path}.{part.field.replace('[*]', '')}"
+    value, present = field_value(answer, part.field) if answer is not None else (None, False)
+    expected = plan.expected_value if plan.show_expected else None
+    points = float(part.points)
+    if not present or plan.comparator.is_blank(value):
+        return PartOutcome(PartResult(part.id, 0.0, points, Status.NOT_ANSWERED, expected, None,
+                                      (NOT_ANSWERED,), (), plan.show_expected), feedback=())
+    try:
+        given = plan.comparator.normalize(value)
+    except NormalizeError as exc:
+        message = exc.describe(where)
+        finding = Finding("invalid", where, message)
+        return PartOutcome(PartResult(part.id, 0.0, points, Status.INVALID, expected, value, (message,),
+                                      (finding,), plan.show_expected), feedback=(message,))
+    comparison = plan.comparator.compare(plan.expected, given, path=where, show_expected=plan.show_expected)
+    fraction = comparison.fraction
+    notes: list[str] = []
+    codes: list[str] = []
+    findings = list(comparison.findings)
+    if not comparison.exact:
+        # A recognised mistake's credit is a floor; an erratum's credit is the instructor's
+        # decision for exactly the published value, so it replaces the comparator's share.
+        for mistake in matching(plan.mistakes, plan.comparator, given):
+            codes.append(mistake.code)
+            fraction = max(fraction, mistake.credit)
+            notes.append(mistake.message(plan.show_expected))
+            findings.append(Finding(mistake.code, where, mistake.message(plan.show_expected)))
+        fraction = _erratum(plan, given, fraction, notes, findings, where)
+        if plan.show_expected:
+            for names, other in plan.other_profiles:
+                if plan.comparator.same(other, given):
+                    notes.append(f"This is what {', '.join(names)} give{'s' if len(names) == 1 else ''}; this "
+                                 f"exercise set is graded under {plan.profile}, whose boundary rules differ here.")
+    fraction = max(0.0, min(1.0, fraction))
+    status = _status(comparison, fraction)
+    # A recognised mistake's feedback says what the comparator's findings say, and why.
+    messages = tuple(notes) if codes else tuple(f.message for f in comparison.findings) + tuple(notes)
+    result = PartResult(part.id, fraction * points, points, status, expected, value, messages, tuple(findings),
+                        plan.show_expected)
+    return PartOutcome(result, tuple(dict.fromkeys(codes)), messages)
+
+
+def _erratum(plan: PartPlan, given: Any, fraction: float, notes: list[str], findings: list[Finding],
+             where: str) -> float:
+    erratum = plan.erratum
+    if erratum is None or plan.published is None or not plan.comparator.same(plan.published, given):
+        return fraction
+    credit = erratum.credit
+    share = f"{round(credit * 100)} %"
+    if erratum.grading is ErratumGrading.FULL:
+        note = "This is the published answer key's value, which the exercise data marks as an erratum; full credit."
+    elif erratum.grading is ErratumGrading.NONE:
+        note = "This is the published answer key's value, which is wrong here (an erratum); no credit."
+    else:
+        note = (f"This is the published answer key's value, which is wrong here (an acknowledged erratum): "
+                f"{share} of the points.")
+    if plan.show_expected:
+        note += " " + " ".join(erratum.reason.split())
+    notes.insert(0, note)
+    findings.append(Finding("published_erratum", where, note))
+    return credit
+
+
+def _status(comparison: Comparison, fraction: float) -> Status:
+    if comparison.needs_review:
+        return Status.NEEDS_REVIEW
+    if fraction >= 1:
+        return Status.CORRECT
+    if fraction <= 0:
+        return Status.INCORRECT
+    return Status.PARTIAL
+
+
+# -- scoring one exercise -------------------------------------------------------------------------------------
+
+
+def score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResult:
+    """Grade one exercise's answer object (``None`` when the submission has none)."""
+    exercise = plan.exercise
+    points = float(exercise.points)
+    if answer is None or (isinstance(answer, Mapping) and not answer):
+        parts = tuple(score_part(p, None, path).result for p in plan.parts)
+        return ExerciseResult(exercise.id, exercise.title, 0.0, points, Status.NOT_ANSWERED, (NOT_ANSWERED,), (),
+                              parts)
+    if not isinstance(answer, Mapping):
+        message = f"{path}: expected an object with the fields of {exercise.id}'s answer"
+        parts = tuple(PartResult(p.part.id, 0.0, float(p.part.points), Status.INVALID,
+                                 p.expected_value if p.show_expected else None, None, (message,),
+                                 (Finding("invalid", path, message),), p.show_expected) for p in plan.parts)
+        return ExerciseResult(exercise.id, exercise.title, 0.0, points, Status.INVALID, (message,), (), parts)
+    outcomes = [score_part(p, answer, path) for p in plan.parts]
+    score = sum(o.result.score for o in outcomes)
+    score = max(0.0, min(points, score))
+    several = len(plan.parts) > 1
+    feedback: list[str] = []
+    for o, p in zip(outcomes, plan.parts, strict=True):
+        for message in o.feedback:
+            line = f"{p.part.field.replace('[*]', '')}: {message}" if several and not message.startswith(path) \
+                else message
+            feedback.append(line)
+    diagnosis = tuple(dict.fromkeys(code for o in outcomes for code in o.diagnosis))
+    statuses = [o.result.status for o, p in zip(outcomes, plan.parts, strict=True) if p.part.points > 0]
+    if any(s is Status.NEEDS_REVIEW for s in statuses):
+        status = Status.NEEDS_REVIEW
+    elif statuses and all(s is Status.NOT_ANSWERED for s in statuses):
+        status = Status.NOT_ANSWERED
+    elif statuses and all(s in (Status.INVALID, Status.NOT_ANSWERED) for s in statuses):
+        status = Status.INVALID
+    else:
+        status = status_for(score, points)
+    if status is Status.NOT_ANSWERED:
+        feedback = [NOT_ANSWERED]
+    return ExerciseResult(exercise.id, exercise.title, score, points, status, tuple(dict.fromkeys(feedback)),
+                          diagnosis, tuple(o.result for o in outcomes))
+
+
+__all__ = ["NOT_ANSWERED", "ExercisePlan", "PartOutcome", "PartPlan", "SetPlan", "expected_visible", "field_value",
+           "plan_for", "score_exercise", "score_part"]
