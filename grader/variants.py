@@ -121,6 +121,7 @@ class Variation:
     bytes_per_window: tuple[int, ...]
     constraints: tuple[Constraint, ...]
     render: Mapping[str, Any]
+    mistakes_may_match: frozenset[str] = frozenset()
 
 
 def load_variation(base: ExerciseSet) -> Variation | None:
@@ -191,6 +192,7 @@ def _load_variation(path_text: str, digest: str, fingerprint: str, key: _BaseKey
         bytes_per_window=tuple(scale["bytes_per_window"]),
         constraints=tuple(Constraint(c["id"], c["description"]) for c in raw["constraints"]),
         render=freeze(raw["render"]),
+        mistakes_may_match=frozenset(raw.get("mistakes_may_match") or ()),
     )
 
 
@@ -214,6 +216,14 @@ def _semantic_problems(raw: Mapping[str, Any], base: ExerciseSet) -> list[str]:
         if c["id"] not in CONSTRAINTS:
             out.append(f"{where}: constraints[{i}].id: unknown constraint {c['id']!r} "
                        f"(known: {', '.join(sorted(CONSTRAINTS))})")
+    for i, name in enumerate(raw.get("mistakes_may_match") or ()):
+        ex_id, _, code = name.partition(".")
+        try:
+            known = {m.code for m in base.exercise(ex_id).mistakes}
+        except KeyError:
+            known = set()
+        if code not in known:
+            out.append(f"{where}: mistakes_may_match[{i}]: no mistake {name!r} (write exercise.code)")
     rendered_args: dict[tuple[str, str], set[str]] = {}
     for ex_id, spec in raw["render"].items():
         try:
@@ -622,6 +632,7 @@ class Variant:
     late_event_id: str
     late_after: str
     symbols: Mapping[str, Any]
+    variation: Variation = field(repr=False, compare=False)
 
     @property
     def context(self):
@@ -710,7 +721,7 @@ def generate_variant(base: ExerciseSet, seed: int, *, student_id: str | None = N
         return Variant(
             set_id=base.id, student_id=student_id, reissue=reissue, seed=seed, attempt=attempt,
             exercise_set=_variant_set(base, v, draft, symbols), late_event_id=draft.late.event_id,
-            late_after=draft.on_time[draft.late_after].event_id, symbols=freeze(symbols),
+            late_after=draft.on_time[draft.late_after].event_id, symbols=freeze(symbols), variation=v,
         )
     listing = ", ".join(f"{name} ({count}x)" for name, count in failures.most_common())
     raise VariantGenerationError(
@@ -736,9 +747,8 @@ def _variant_cached(key: _BaseKey, digest: str, student_id: str, reissue: int) -
 
 def check_variant(variant: Variant) -> list[str]:
     """Re-check a variant's constraints on fresh engine runs of its own context (empty when all hold)."""
-    base_like = variant.exercise_set
-    v = _require_variation(base_like)
-    ctx = base_like.context
+    v = variant.variation
+    ctx = variant.exercise_set.context
     late_index = next(i for i, e in enumerate(ctx.events) if e.event_id == variant.late_event_id)
     on_time = tuple(e for e in ctx.events if e.event_id != variant.late_event_id)
     late = ctx.events[late_index]
@@ -877,13 +887,37 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
 
-def verify_variants(base: ExerciseSet, n: int = 200, *, student_prefix: str = "verify-") -> VariantsReport:
+def _indistinct_mistakes(s: ExerciseSet, answers: Mapping[str, Any], v: Variation) -> list[str]:
+    """Runnable mistakes whose answer equals the canonical one: diagnosis could not see them."""
+    from grader.solutions import SolutionError, solve_part
+
+    out = []
+    for exercise in s.exercises:
+        for mistake in exercise.mistakes:
+            if not mistake.runnable or f"{exercise.id}.{mistake.code}" in v.mistakes_may_match:
+                continue
+            for part_id in mistake.parts:
+                try:
+                    value = solve_part(s, exercise.id, part_id, model=mistake.model).value
+                except SolutionError as exc:
+                    out.append(f"{exercise.id}.{part_id}: mistake {mistake.code} cannot be computed: {exc}")
+                    continue
+                if value == answers[exercise.id][part_id].value:
+                    out.append(f"{exercise.id}.{part_id}: mistake {mistake.code} gives the canonical answer, "
+                               "so it cannot be diagnosed")
+    return out
+
+
+def verify_variants(base: ExerciseSet, n: int = 200, *, student_prefix: str = "verify-",
+                    check_mistakes: bool = True) -> VariantsReport:
     """Generate ``n`` variants and check each one completely.
 
     For each: the constraints hold on fresh engine runs, every template was filled, the
     canonical answers compute for every part of every exercise (``solve``) and none is
-    missing, and the variant's fingerprint is its own.  ``streamgrade verify --variants N``
-    calls this.
+    missing, the variant's fingerprint is its own, and (``check_mistakes``) every runnable
+    mistake of the exercises gives an answer other than the canonical one, so diagnosis
+    can tell it (except those the variation lists in ``mistakes_may_match``).
+    ``streamgrade verify --variants N`` calls this.
     """
     from grader.solutions import SolutionError, solve
 
@@ -929,6 +963,9 @@ def verify_variants(base: ExerciseSet, n: int = 200, *, student_prefix: str = "v
                 canonical = answers.get(exercise.id, {}).get(part.id)
                 if canonical is None or canonical.value is None:
                     report(f"{exercise.id}.{part.id}: no canonical answer")
+        if check_mistakes:
+            for message in _indistinct_mistakes(s, answers, variant.variation):
+                report(message)
     return VariantsReport(
         set_id=base.id, count=n, problems=tuple(problems), distinct_contexts=len(contexts), attempts_max=attempts,
         generate_ms_p50=_percentile(gen_ms, 0.5), generate_ms_p95=_percentile(gen_ms, 0.95),
