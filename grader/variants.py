@@ -121,7 +121,7 @@ class Variation:
     bytes_per_window: tuple[int, ...]
     constraints: tuple[Constraint, ...]
     render: Mapping[str, Any]
-    mistakes_may_match: frozenset[str] = frozenset()
+    mistakes_not_in_variants: frozenset[str] = frozenset()
 
 
 def load_variation(base: ExerciseSet) -> Variation | None:
@@ -192,7 +192,7 @@ def _load_variation(path_text: str, digest: str, fingerprint: str, key: _BaseKey
         bytes_per_window=tuple(scale["bytes_per_window"]),
         constraints=tuple(Constraint(c["id"], c["description"]) for c in raw["constraints"]),
         render=freeze(raw["render"]),
-        mistakes_may_match=frozenset(raw.get("mistakes_may_match") or ()),
+        mistakes_not_in_variants=frozenset(raw.get("mistakes_not_in_variants") or ()),
     )
 
 
@@ -216,14 +216,14 @@ def _semantic_problems(raw: Mapping[str, Any], base: ExerciseSet) -> list[str]:
         if c["id"] not in CONSTRAINTS:
             out.append(f"{where}: constraints[{i}].id: unknown constraint {c['id']!r} "
                        f"(known: {', '.join(sorted(CONSTRAINTS))})")
-    for i, name in enumerate(raw.get("mistakes_may_match") or ()):
+    for i, name in enumerate(raw.get("mistakes_not_in_variants") or ()):
         ex_id, _, code = name.partition(".")
         try:
             known = {m.code for m in base.exercise(ex_id).mistakes}
         except KeyError:
             known = set()
         if code not in known:
-            out.append(f"{where}: mistakes_may_match[{i}]: no mistake {name!r} (write exercise.code)")
+            out.append(f"{where}: mistakes_not_in_variants[{i}]: no mistake {name!r} (write exercise.code)")
     rendered_args: dict[tuple[str, str], set[str]] = {}
     for ex_id, spec in raw["render"].items():
         try:
@@ -616,8 +616,9 @@ def _render(value: Any, symbols: Mapping[str, Any]) -> Any:
 class Variant:
     """One student's variant: the seed it came from and the exercise set to solve and grade with.
 
-    ``exercise_set`` is a complete set (its own context, prompts, solution arguments and
-    fingerprint); ``solve(variant.exercise_set)`` gives the variant's canonical answers.
+    ``exercise_set`` is a complete set (its own context, prompts, solution arguments,
+    mistake feedback and fingerprint; no errata, and without the mistakes the variation
+    lists in ``mistakes_not_in_variants``); ``solve(variant.exercise_set)`` gives the variant's canonical answers.
     ``attempt`` is the sub-seed index whose candidate met every constraint.  ``symbols``
     are the values the templates were filled with (they include figures that are answers:
     never show them to a student as such).
@@ -660,7 +661,8 @@ def _variant_set(base: ExerciseSet, v: Variation, d: _Draft, symbols: Mapping[st
             for part in exercise.parts
         )
         feedback = out.get("feedback") or {}
-        mistakes = tuple(replace(m, feedback=feedback[m.code]) if m.code in feedback else m for m in exercise.mistakes)
+        mistakes = tuple(replace(m, feedback=feedback[m.code]) if m.code in feedback else m for m in exercise.mistakes
+                         if f"{exercise.id}.{m.code}" not in v.mistakes_not_in_variants)
         exercises.append(replace(exercise, title=out.get("title", exercise.title),
                                  prompt=out.get("prompt", exercise.prompt), parts=parts,
                                  mistakes=mistakes, errata=()))
@@ -894,7 +896,7 @@ def _indistinct_mistakes(s: ExerciseSet, answers: Mapping[str, Any], v: Variatio
     out = []
     for exercise in s.exercises:
         for mistake in exercise.mistakes:
-            if not mistake.runnable or f"{exercise.id}.{mistake.code}" in v.mistakes_may_match:
+            if not mistake.runnable:
                 continue
             for part_id in mistake.parts:
                 try:
@@ -915,8 +917,9 @@ def verify_variants(base: ExerciseSet, n: int = 200, *, student_prefix: str = "v
     For each: the constraints hold on fresh engine runs, every template was filled, the
     canonical answers compute for every part of every exercise (``solve``) and none is
     missing, the variant's fingerprint is its own, and (``check_mistakes``) every runnable
-    mistake of the exercises gives an answer other than the canonical one, so diagnosis
-    can tell it (except those the variation lists in ``mistakes_may_match``).
+    mistake of the variant's exercises gives an answer other than the canonical one, so
+    diagnosis can tell it (the variation removes, in ``mistakes_not_in_variants``, those
+    that cannot apply to any variant).
     ``streamgrade verify --variants N`` calls this.
     """
     from grader.solutions import SolutionError, solve
