@@ -460,7 +460,11 @@ def explain(outcome: DeliveryOutcome, log: SourceLog) -> tuple[str, ...]:
         line = f"{head}: {body}; offsets committed: {commits}."
         if a.crash is not None:
             offset = log.offset_of(a.crash.event_id)
-            line += f" It crashes {_crash_words(g, a.crash, offset)}; the committed offset is {a.committed_offset}."
+            every = outcome.commit_every
+            # The commit that covers the record closes its batch (batches count from the attempt's start).
+            covering = min(a.start_offset + ((offset - a.start_offset) // every + 1) * every, len(log))
+            line += (f" It crashes {_crash_words(g, a.crash, offset, covering)}; the committed offset is "
+                     f"{a.committed_offset}.")
         lines.append(line)
     if outcome.duplicates:
         lines.append(
@@ -487,7 +491,7 @@ def explain(outcome: DeliveryOutcome, log: SourceLog) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _crash_words(g: Guarantee, crash: CrashPoint, offset: int) -> str:
+def _crash_words(g: Guarantee, crash: CrashPoint, offset: int, covering: int) -> str:
     event = f"{crash.event_id} (offset {offset})"
     emissions = f"the emissions of {event}"
     at_most_once_commit = g is Guarantee.AT_MOST_ONCE and crash.phase is CrashPhase.AFTER_COMMIT
@@ -499,8 +503,8 @@ def _crash_words(g: Guarantee, crash: CrashPoint, offset: int) -> str:
             return f"after writing {emissions} (its offset was committed before the write)"
         if g is Guarantee.EXACTLY_ONCE:
             return (f"after writing {emissions} inside the open transaction and before committing offset "
-                    f"{offset + 1} with them: the database rolls the transaction back")
-        return f"after writing {emissions} and before committing offset {offset + 1}"
+                    f"{covering} with them: the database rolls the transaction back")
+        return f"after writing {emissions} and before committing offset {covering}"
     return f"after processing {event} and committing the offsets due by then"
 
 
