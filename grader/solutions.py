@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -39,11 +38,14 @@ from typing import Any
 from grader.errors import GraderError
 from grader.exercise_sets import Context, ExerciseSet, Part, thaw
 from reference.config import LatePolicy, RunConfig
+from reference.delivery import CrashPhase, CrashPoint, DeliveryOutcome, Guarantee, deliver
 from reference.engine import run as run_engine
 from reference.events import Event
 from reference.profiles import PROFILES, Profile, get_profile
 from reference.results import Emission, EmissionKind, LateOutcome, Row, Run, Timing
 from reference.serialize import decimal_json, decimal_text
+from reference.sinks import COLUMNS as SINK_COLUMNS
+from reference.sinks import SinkTable, SqlSink
 from reference.timestamps import (
     DAY,
     MINUTE,
@@ -429,50 +431,68 @@ def _q_close_watermark(job: _Job) -> _Answer:
     return _Answer(format_time(values[convention]), tuple(lines))
 
 
-# SEMANTICS.md, "Sinks and delivery": when each guarantee writes to the sink and commits
-# the source offset.  At-most-once commits before writing; at-least-once writes before
-# committing; exactly-once commits the offset in the same transaction as the write.
-_GUARANTEES: dict[str, tuple[frozenset[str], ...]] = {
-    "at-most-once": (frozenset({"commit"}), frozenset({"write"})),
-    "at-least-once": (frozenset({"write"}), frozenset({"commit"})),
-    "exactly-once": (frozenset({"write", "commit"}),),
-}
-_GUARANTEE_WORDS = {
-    "at-most-once": "commits the offset, then writes: a crash can lose the write, never repeat it",
-    "at-least-once": "writes, then commits the offset: a crash in between replays and repeats the write",
-    "exactly-once": "writes and commits the offset in one transaction: no loss, no repeat",
-}
+# SEMANTICS.md, "Sinks and delivery": the guarantees and their order of writing and
+# committing are reference.delivery's.  Whether a crash makes a guarantee write rows
+# twice is not reasoned out here but measured: the job runs into a real table
+# (reference.sinks), crashes, restarts and replays.
+_CRASHES = {"after_write_before_commit": CrashPhase.AFTER_WRITE}
 
 
-def _rewrites_on_replay(steps: tuple[frozenset[str], ...], crash: str) -> bool:
-    """Whether a crash at ``crash`` makes the replay write the same rows again."""
-    if crash != "after_write_before_commit":
-        raise ValueError(f"unknown crash point {crash!r} (known: after_write_before_commit)")
-    committed = False
-    for step in steps:
-        committed = committed or "commit" in step
-        if "write" in step:
-            # The crash strikes right after the write; the replay starts at the last
-            # committed offset, so the write is repeated unless the offset was committed.
-            return not committed
-    return False
+def _crash_phase(name: str) -> CrashPhase:
+    if name not in _CRASHES:
+        raise ValueError(f"unknown crash point {name!r} (known: {', '.join(_CRASHES)})")
+    return _CRASHES[name]
+
+
+def _sink_table(context: Context) -> SinkTable:
+    """The data context's sink as the delivery model's upsert table (its name and key)."""
+    sink = context.sink
+    names = [c for c, _ in sink.columns]
+    if sorted(names) != sorted(SINK_COLUMNS):
+        raise ValueError(f"the sink's columns must be {', '.join(SINK_COLUMNS)} (got {', '.join(names)})")
+    return SinkTable(sink.table, tuple(sink.primary_key))
+
+
+def _delivered(job: _Job, events: Sequence[Event], guarantee: Guarantee, crash: CrashPoint,
+               commit_every: int) -> DeliveryOutcome:
+    """Run the job into an in-memory SQLite copy of the context's sink, crash once, restart, replay."""
+    prepared = _prepare(events, job.settings)
+    with SqlSink("sqlite::memory:", table=_sink_table(job.context)) as sink:
+        return deliver(prepared, _config(job.settings, prepared), sink, guarantee, crash, commit_every)
+
+
+def _first_writer(run: Run) -> str:
+    """The first arrival whose processing writes to the sink (the crash that matters).
+
+    When no arrival fires a window, the first write is the end of input's, which the
+    delivery model reads with the last record.
+    """
+    first = next((e for e in run.emissions if e.kind is not EmissionKind.RETRACT), None)
+    if first is None:
+        raise ValueError("the run writes nothing to the sink, so no crash can repeat a write")
+    return first.cause or run.events[-1].event_id
 
 
 def _q_delivery_semantics(job: _Job) -> _Answer:
-    lines = [f"{name}: {_GUARANTEE_WORDS[name]} (SEMANTICS.md, Sinks and delivery)." for name in _GUARANTEES]
-    return _Answer(list(_GUARANTEES), tuple(lines))
+    lines = [f"{g.value}: {g.describe()} (SEMANTICS.md, Sinks and delivery)." for g in Guarantee]
+    return _Answer([g.value for g in Guarantee], tuple(lines))
 
 
 def _q_idempotent_sink_needed_for(job: _Job) -> _Answer:
-    crash = job.args["crash"]
-    repeating = [name for name, steps in _GUARANTEES.items() if _rewrites_on_replay(steps, crash)]
+    phase = _crash_phase(job.args["crash"])
+    events = job.context.events
+    cause = _first_writer(_run(job, events))
+    crash = CrashPoint(cause, phase)
+    outcomes = {g: _delivered(job, events, g, crash, 1) for g in Guarantee}
+    repeating = [g.value for g, out in outcomes.items() if out.duplicates]
     if len(repeating) != 1:
         raise ValueError(f"expected exactly one guarantee to re-write rows on replay, got {repeating}")
-    lines = [
-        f"{name}: {_GUARANTEE_WORDS[name]}; a crash after the write and before the commit "
-        + ("re-writes the rows on replay." if name in repeating else "does not re-write them.")
-        for name in _GUARANTEES
-    ]
+    lines = []
+    for g, out in outcomes.items():
+        again = (f"the replay writes {', '.join(w.describe() for w in out.duplicates)} again" if out.duplicates
+                 else "the replay writes nothing twice")
+        lines.append(f"{g.value}: {g.describe()}; crashing after {cause}'s write and before its offset commit, "
+                     f"{again}.")
     lines.append(f"Only {repeating[0]} writes the same rows twice, so its sink must be idempotent (upsert by key).")
     return _Answer(repeating[0], tuple(lines))
 
@@ -760,12 +780,14 @@ def _q_replay_duplicates(job: _Job) -> _Answer:
     sink_kind = job.args["sink"]
     if sink_kind not in ("upsert", "append"):
         raise ValueError(f"sink must be upsert or append, not {sink_kind!r}")
-    writes = [e.row for e in run.emissions if e.kind is not EmissionKind.RETRACT]
     last = max(i for i, e in enumerate(run.emissions) if e.window == crash_window)
-    before_crash = [e.row for e in run.emissions[: last + 1] if e.kind is not EmissionKind.RETRACT]
-    rows = _sink_rows(job.context, before_crash + writes, upsert=sink_kind == "upsert")
-    duplicates = len(rows) - len({(r[0], r[1]) for r in rows})
-    cause = run.emissions[last].cause
+    cause = run.emissions[last].cause or run.events[-1].event_id
+    # The story: the job crashes after writing the window's rows and before committing
+    # any offset, so the restart reads the selected events from the first again.  One
+    # commit for the whole selection models "nothing committed yet".
+    out = _delivered(job, events, Guarantee.AT_LEAST_ONCE, CrashPoint(cause, CrashPhase.AFTER_WRITE), len(events))
+    rows = out.rows if sink_kind == "upsert" else out.append_rows
+    duplicates = len(rows) - len({r.key for r in rows})
     sink = job.context.sink
     statement = (
         f"INSERT ... ON CONFLICT ({', '.join(sink.primary_key)}) DO UPDATE" if sink_kind == "upsert"
@@ -773,41 +795,12 @@ def _q_replay_duplicates(job: _Job) -> _Answer:
     )
     lines = [
         _config_line(job, events),
-        f"First attempt: {crash_window} fires on {cause} and writes {_rows_text(before_crash)}; the job crashes "
-        "before committing the offset, so the committed offset is still the start of the stream.",
-        f"Restart: the job replays {events[0].event_id}..{events[-1].event_id} and, being deterministic, writes "
-        f"the same aggregates again: {_rows_text(writes)}.",
-        f"Written to an in-memory SQLite table {sink.table} with {statement}: {len(rows)} rows, "
-        f"{duplicates} duplicate{'s' if duplicates != 1 else ''} of a (window_start, user_id).",
+        *out.explanation[:-2],
+        f"In the in-memory SQLite table {sink.table}{'' if sink_kind == 'upsert' else ' (append, no key)'}, written "
+        f"with {statement}: {len(rows)} rows, {duplicates} duplicate{'s' if duplicates != 1 else ''} of a "
+        f"({', '.join(sink.primary_key)}).",
     ]
     return _Answer(duplicates, tuple(lines))
-
-
-def _sink_rows(context: Context, rows: Sequence[Row], upsert: bool) -> list[tuple[str, str, str]]:
-    """Apply writes to a real SQL table shaped as the context's sink; return its rows."""
-    sink = context.sink
-    names = [c for c, _ in sink.columns]
-    if sorted(names) != sorted(["window_start", "user_id", "sum_amount"]):
-        raise ValueError(f"the sink's columns must be window_start, user_id, sum_amount (got {', '.join(names)})")
-    quoted = ", ".join(f'"{c}"' for c in names)
-    key = ", ".join(f'"{c}"' for c in sink.primary_key)
-    ddl = f'CREATE TABLE "{sink.table}" ({", ".join(f"{chr(34)}{c}{chr(34)} TEXT" for c in names)}'
-    ddl += f", PRIMARY KEY ({key}))" if upsert else ")"
-    insert = f'INSERT INTO "{sink.table}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
-    if upsert:
-        others = [c for c in names if c not in sink.primary_key]
-        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in others)
-        insert += f" ON CONFLICT ({key}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
-    con = sqlite3.connect(":memory:")
-    try:
-        con.execute(ddl)
-        for row in rows:
-            values = {"window_start": format_time(row.window_start), "user_id": row.user_id,
-                      "sum_amount": decimal_text(row.sum_amount)}
-            con.execute(insert, [values[c] for c in names])
-        return list(con.execute(f'SELECT "window_start", "user_id", "sum_amount" FROM "{sink.table}"'))
-    finally:
-        con.close()
 
 
 QUERIES: Mapping[str, Query] = {
