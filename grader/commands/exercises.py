@@ -127,7 +127,14 @@ def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> Non
         solutions = solve(exercise_set)
     except SolutionError as exc:
         raise UsageProblem(exc.message) from None
-    click.echo(render(fmt, exercise_set, solutions, chosen), nl=False)
+    diagrams = None
+    if fmt == "markdown":
+        from grader.solutions_render import exercise_diagram
+
+        # An exercise that asks for a diagram gets the one drawn from its runs.
+        diagrams = {ex.id: exercise_diagram(exercise_set, ex.id, "puml", solutions) for ex in chosen
+                    if any(p.field == "diagram" for p in ex.parts)}
+    click.echo(render(fmt, exercise_set, solutions, chosen, diagrams), nl=False)
 
 
 # -- verify -------------------------------------------------------------------------------------------
@@ -175,7 +182,43 @@ def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | No
         raise GraderError("verify failed: " + "; ".join(problems))
 
 
+# -- diagram ------------------------------------------------------------------------------------------
+
+
+@click.command("diagram")
+@click.argument("exercise_id", metavar="EX")
+@click.option("--format", "fmt", type=click.Choice(["puml", "svg"]), default="puml", show_default=True,
+              help="puml: PlantUML source (the slide-18 diagram); svg: a timeline, no Java needed.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+@click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
+def diagram_command(exercise_id: str, fmt: str, output: Path | None, set_name: str) -> None:
+    """Draw the engine runs behind a window exercise (ex11: the slide-18 late-data diagram)."""
+    from grader.solutions import SolutionError
+    from grader.solutions_render import canonical_exercise_id, exercise_diagram
+
+    exercise_set = load_set(set_name)
+    ex_id = canonical_exercise_id(exercise_id)
+    if ex_id not in exercise_set.exercise_ids:
+        raise UsageProblem(f"no exercise {exercise_id!r} in {exercise_set.id}; exercises: "
+                           f"{', '.join(exercise_set.exercise_ids)}")
+    try:
+        text = exercise_diagram(exercise_set, ex_id, fmt)
+    except KeyError as exc:
+        raise UsageProblem(str(exc.args[0])) from None
+    except SolutionError as exc:
+        raise UsageProblem(exc.message) from None
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageProblem(f"{output}: cannot write: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output} ({fmt}, {exercise_set.id} {ex_id})", err=True)
+
+
 def register(group: click.Group) -> None:
     """Add this area's commands to ``group``."""
-    for command in (exercises_command, template_command, solve_command, verify_command):
+    for command in (exercises_command, template_command, solve_command, verify_command, diagram_command):
         group.add_command(command)
