@@ -23,10 +23,11 @@ set, not per submission.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from grader.normalize import (
@@ -58,13 +59,13 @@ MAX_CHOICE_TEXT = 200
 
 
 @dataclass(frozen=True)
-class CompareContext:
+class CompareContext:  # not slotted: cached_property needs the instance __dict__
     """What comparators need to know about the data: the events (to name them) and the window size."""
 
     events: tuple[Event, ...]
     window_size: Ticks
 
-    @property
+    @cached_property
     def event_ids(self) -> tuple[str, ...]:
         return tuple(e.event_id for e in self.events)
 
@@ -640,14 +641,24 @@ class WindowsEventsComparator(Comparator):
 
 @dataclass(frozen=True)
 class Concept:
+    """One concept of a rubric: its alternatives as ``(hint, pattern)``, and its phrases (folded).
+
+    ``hint`` is a lower-case literal every match of the pattern contains (or ``None``): a
+    cheap substring test that skips the regex search for almost every alternative.
+    """
+
     id: str
     description: str
     weight: float
-    patterns: tuple[re.Pattern[str], ...] = ()
+    alternatives: tuple[tuple[str | None, re.Pattern[str]], ...] = ()
     phrases: tuple[str, ...] = ()
 
-    def present(self, text: str, folded: str) -> bool:
-        return any(p.search(text) for p in self.patterns) or any(p in folded for p in self.phrases)
+    def present(self, text: str, lowered: str | None, folded: str) -> bool:
+        """``lowered`` is the text in lower case when it is ASCII (then hints apply exactly), else ``None``."""
+        for hint, pattern in self.alternatives:
+            if (hint is None or lowered is None or hint in lowered) and pattern.search(text):
+                return True
+        return any(p in folded for p in self.phrases)
 
 
 @dataclass(frozen=True)
@@ -675,16 +686,12 @@ class TextComparator(Comparator):
         self.min_concepts = int(spec["min_concepts"])
         self.items = max(1, items)
         self.concepts = tuple(
-            Concept(
-                id=c["id"], description=c["description"], weight=float(c["weight"]),
-                patterns=tuple(
-                    [re.compile(rf"(?<!\w){re.escape(k)}(?!\w)", re.IGNORECASE) for k in c.get("keywords", ())]
-                    + [re.compile(r, re.IGNORECASE) for r in c.get("regexes", ())]
-                ),
-                phrases=tuple(" ".join(p.casefold().split()) for p in c.get("phrases", ())),
-            )
+            Concept(id=c["id"], description=c["description"], weight=float(c["weight"]),
+                    alternatives=_concept_alternatives(c.get("keywords", ()), c.get("regexes", ())),
+                    phrases=tuple(" ".join(p.casefold().split()) for p in c.get("phrases", ())))
             for c in spec["concepts"]
         )
+        self.uses_phrases = any(c.phrases for c in self.concepts)
         self.total_weight = sum(c.weight for c in self.concepts) or 1.0
 
     def is_blank(self, value: Any) -> bool:
@@ -705,8 +712,9 @@ class TextComparator(Comparator):
         return TextsValue(tuple(texts))
 
     def concepts_in(self, text: str) -> list[Concept]:
-        folded = " ".join(text.casefold().split())
-        return [c for c in self.concepts if c.present(text, folded)]
+        folded = " ".join(text.casefold().split()) if self.uses_phrases else ""
+        lowered = text.lower() if text.isascii() else None
+        return [c for c in self.concepts if c.present(text, lowered, folded)]
 
     def compare(self, expected: Any, given: TextsValue, *, path: str, show_expected: bool = True) -> Comparison:
         scored = []
@@ -739,6 +747,53 @@ class TextComparator(Comparator):
 
     def same(self, expected: Any, given: Any) -> bool:
         return False  # free text is never recognised as a literal mistake
+
+
+_META = set("\\.^$*+?{}[]|()")
+_QUANTIFIERS = set("?*{")
+
+
+def literal_hint(pattern: str) -> str | None:
+    """A lower-case ASCII literal that every match of ``pattern`` contains, or ``None`` if unsure.
+
+    The literal run at the start of the pattern after word-boundary assertions (``\\b``,
+    ``(?<!\\w)``); a character made optional by a quantifier is left out.  Patterns with
+    alternation or inline flags at top level give ``None``.
+    """
+    rest = pattern
+    for prefix in ("(?<!\\w)", "\\b"):
+        while rest.startswith(prefix):
+            rest = rest[len(prefix):]
+    if "|" in pattern or pattern.startswith("(?"):
+        return None
+    run = []
+    i = 0
+    while i < len(rest):
+        char = rest[i]
+        if char == "\\" and i + 1 < len(rest) and not rest[i + 1].isalnum():
+            char, step = rest[i + 1], 2
+        elif char in _META:
+            break
+        else:
+            step = 1
+        if i + step < len(rest) and rest[i + step] in _QUANTIFIERS:
+            break
+        run.append(char)
+        i += step
+    hint = "".join(run).lower()
+    return hint if hint and hint.isascii() else None
+
+
+def _concept_alternatives(keywords: Iterable[str], regexes: Iterable[str]) -> tuple[tuple[str | None, re.Pattern[str]],
+                                                                                       ...]:
+    """Each keyword (as a whole word) and regex, case-insensitive, with its literal hint."""
+    out: list[tuple[str | None, re.Pattern[str]]] = []
+    for keyword in keywords:
+        hint = keyword.lower()
+        out.append((hint if hint.isascii() else None, re.compile(rf"(?<!\w){re.escape(keyword)}(?!\w)", re.IGNORECASE)))
+    for regex in regexes:
+        out.append((literal_hint(regex), re.compile(regex, re.IGNORECASE)))
+    return tuple(out)
 
 
 # -- choosing a comparator ------------------------------------------------------------------------------------

@@ -138,6 +138,8 @@ def scene_for(exercise_set: ExerciseSet, part: Part, comparator: Comparator, exp
         scene = _rows_scene(comparator, expected, given)
     elif isinstance(expected, WindowsEventsValue) and isinstance(given, WindowsEventsValue):
         scene = _windows_scene(comparator, expected, given)
+    elif isinstance(expected, Decimal) and isinstance(given, Decimal):
+        scene = _sum_scene(part, comparator, expected, given)
     else:
         scene = Scene(_value_text(expected), _value_text(given))
     event = scene.event or _named_event(part, context.events)
@@ -168,6 +170,19 @@ def _rows_scene(comparator: Comparator, expected: RowsValue, given: RowsValue) -
         return Scene(decimal_text(target.sum_amount), decimal_text(row.sum_amount),
                      near[0] if len(near) == 1 else None, window)
     return Scene(_value_text(expected), _value_text(given), None, window)
+
+
+def _sum_scene(part: Part, comparator: Comparator, expected: Decimal, given: Decimal) -> Scene:
+    """A number about one window (and user): the event whose amount is the difference, if one is."""
+    window = _asked_window(part, comparator)
+    user = part.solution.args.get("user_id")
+    event = None
+    if window is not None:
+        near = [e for e in comparator.context.events
+                if e.amount == abs(given - expected) and window.contains(e.event_time)
+                and (not isinstance(user, str) or e.user_id == user)]
+        event = near[0] if len(near) == 1 else None
+    return Scene(decimal_text(expected), decimal_text(given), event, window)
 
 
 def _windows_scene(comparator: Comparator, expected: WindowsEventsValue, given: WindowsEventsValue) -> Scene:

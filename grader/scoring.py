@@ -17,7 +17,9 @@ A part's fraction of its points is the comparator's, raised to:
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -34,6 +36,9 @@ from grader.submissions import Problem, validate_answers
 from reference.timestamps import parse_duration
 
 NOT_ANSWERED = "not answered"
+#: Results remembered per exercise, by the answer's text; longer answers are not remembered.
+MEMO_SIZE = 4096
+MEMO_MAX_KEY = 4096
 _FIELD_SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(\[\*\])?$")
 
 
@@ -56,8 +61,37 @@ class PartPlan:
 
 @dataclass(frozen=True)
 class ExercisePlan:
+    """An exercise's part plans, and a memo of results by answer (see :func:`score_exercise`)."""
+
     exercise: Exercise
     parts: tuple[PartPlan, ...]
+    memo: _Memo = field(default_factory=lambda: _Memo(MEMO_SIZE), compare=False, repr=False)
+
+
+class _Memo:
+    """A small LRU map (answer text -> ExerciseResult); a class grades many identical answers.
+
+    Thread-safe enough under the GIL: a lost update costs one recomputation, never a wrong result.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, ExerciseResult] = OrderedDict()
+
+    def get(self, key: str) -> ExerciseResult | None:
+        found = self.items.get(key)
+        if found is not None:
+            with suppress(KeyError):  # evicted by another thread meanwhile
+                self.items.move_to_end(key)
+        return found
+
+    def put(self, key: str, value: ExerciseResult) -> None:
+        self.items[key] = value
+        while len(self.items) > self.size:
+            try:
+                self.items.popitem(last=False)
+            except KeyError:
+                break
 
 
 @dataclass(frozen=True)
@@ -308,7 +342,25 @@ def _status(comparison: Comparison, fraction: float) -> Status:
 
 
 def score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResult:
-    """Grade one exercise's answer object (``None`` when the submission has none)."""
+    """Grade one exercise's answer object (``None`` when the submission has none).
+
+    Results are remembered by the answer's ``repr`` (which tells ``1``, ``1.0``, ``True``
+    and ``"1"`` apart) for the plan's lifetime: grading is a pure function of the answer.
+    """
+    try:
+        key = f"{path}\n{answer!r}"
+    except (RecursionError, ValueError):  # too deep, or an int too long to print
+        key = None
+    if key is not None and len(key) <= MEMO_MAX_KEY:
+        found = plan.memo.get(key)
+        if found is None:
+            found = _score_exercise(plan, answer, path)
+            plan.memo.put(key, found)
+        return found
+    return _score_exercise(plan, answer, path)
+
+
+def _score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResult:
     exercise = plan.exercise
     points = float(exercise.points)
     if answer is None or (isinstance(answer, Mapping) and not answer):
