@@ -59,9 +59,11 @@ def canonical_submission(exercise_set: str = "week10") -> dict[str, Any]:
     """A submission whose every answer is the canonical value of :func:`grader.solutions.solve`."""
     from grader.exercise_sets import load_named_set
     from grader.solutions import solve
+    from grader.solutions_render import answer_object
 
-    solved = solve(load_named_set(exercise_set))
-    answers = {ex: {part: canonical.value for part, canonical in parts.items()} for ex, parts in solved.items()}
+    exercises = load_named_set(exercise_set)
+    solved = solve(exercises)
+    answers = {ex.id: answer_object(ex, solved[ex.id]) for ex in exercises.exercises}
     return {"student_id": "s0000000", "exercise_set": exercise_set, "answers": answers}
 
 

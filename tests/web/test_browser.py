@@ -90,5 +90,6 @@ def test_answers_written_as_html_are_shown_as_text_and_never_run(page: Page, ser
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("document.querySelectorAll('main script, main img[src=x]').length") == 0
     shown = page.evaluate("document.querySelector('#ex1 table.parts').innerText")
-    assert "<script>window.__pwned = 1</script>" in shown  # shown as text (inside the answer's JSON)
-    assert 'onerror=\\"window.__pwned = 2\\"' in shown
+    # Shown as text: the stand-in grader echoes the answer as JSON (quotes escaped), the real one as text.
+    assert "<script>window.__pwned = 1</script>" in shown
+    assert 'onerror="window.__pwned = 2"' in shown.replace('\\"', '"')
