@@ -211,12 +211,13 @@ class RowsComparator(Comparator):
             for name in wrong:
                 findings.append(Finding("wrong_value", f"{where}.{name}",
                                         self._wrong_message(target, row, name, show_expected)))
-        for key, row in wanted.items():
-            if key not in seen:
-                message = f"{self.describe_key(row)}: missing row"
-                if show_expected:
-                    message += f", expected {row.describe()}"
-                findings.append(Finding("missing_row", path, message))
+        missing = [row for key, row in wanted.items() if key not in seen]
+        if show_expected:
+            findings.extend(Finding("missing_row", path, f"{self.describe_key(row)}: missing row, expected "
+                                                         f"{row.describe()}") for row in missing)
+        elif missing:  # which window and key would give part of the answer away
+            findings.append(Finding("missing_row", path, f"{len(missing)} expected row{_s(len(missing))} "
+                                                         f"{'are' if len(missing) != 1 else 'is'} missing"))
         for problem in given.bad:
             findings.append(Finding("unreadable_row", problem.describe(path), problem.describe(path)))
         total = len(wanted) + surplus + len(given.bad)
@@ -736,9 +737,13 @@ class TextComparator(Comparator):
                 findings.append(Finding("needs_review", where,
                                         f"the rubric found {len(found)} of the {self.min_concepts} concepts it needs "
                                         "to decide; an instructor will review this answer"))
-            if absent:
+            if absent and show_expected:
                 findings.append(Finding("missing_concept", where,
                                         "not mentioned: " + "; ".join(c.description for c in absent)))
+            elif absent:  # the rubric's concepts would give the model answer away
+                findings.append(Finding("missing_concept", where,
+                                        f"{len(absent)} of the {len(self.concepts)} points the rubric looks for "
+                                        f"{'are' if len(absent) != 1 else 'is'} not mentioned"))
         if len(given.texts) < self.items:
             findings.append(Finding("too_few_texts", path, f"{self.items} explanations are asked for, "
                                                            f"{len(given.texts)} given"))
@@ -822,6 +827,10 @@ def _text(value: Any) -> str:
     if isinstance(value, Decimal):
         return decimal_text(value)
     return str(value)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _show(value: Any, limit: int = 60) -> str:

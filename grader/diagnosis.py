@@ -46,6 +46,12 @@ log = logging.getLogger(__name__)
 
 #: What a masked expected value reads as in feedback when the exercise set hides expected values.
 HIDDEN = "(hidden)"
+#: Feedback for a recognised mistake where expected values are hidden.  The exercise's own
+#: template is not used then: its words, not only its placeholders, may give the answer
+#: away ("the sink receives nothing").  The event is data the sheet gives; which window it
+#: belongs to is left unsaid.
+HIDDEN_TEMPLATE = "This answer matches a known mistake ({code}); look again at {event}."
+HIDDEN_TEMPLATE_NO_EVENT = "This answer matches a known mistake ({code})."
 #: Placeholders whose values reveal the expected answer.
 EXPECTED_PLACEHOLDERS = frozenset({"expected", "expected_window"})
 
@@ -103,7 +109,8 @@ def known_mistakes(exercise_set: ExerciseSet, exercise: Exercise, part: Part, co
             credit=mistake.credit,
             answer=answer,
             feedback=render(mistake.feedback, exercise_set, part, scene, show_expected=True),
-            feedback_hidden=render(mistake.feedback, exercise_set, part, scene, show_expected=False),
+            feedback_hidden=render(HIDDEN_TEMPLATE if scene.event is not None else HIDDEN_TEMPLATE_NO_EVENT,
+                                   exercise_set, part, scene, show_expected=False).replace("{code}", mistake.code),
             description=" ".join(mistake.description.split()),
         ))
     return tuple(out)
@@ -308,5 +315,5 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["EXPECTED_PLACEHOLDERS", "HIDDEN", "KnownMistake", "Scene", "known_mistakes", "matching", "render",
-           "scene_for"]
+__all__ = ["EXPECTED_PLACEHOLDERS", "HIDDEN", "HIDDEN_TEMPLATE", "KnownMistake", "Scene", "known_mistakes", "matching",
+           "render", "scene_for"]
