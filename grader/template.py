@@ -3,7 +3,8 @@
 The JSON template is derived from the exercise set's answer schemas, never typed in:
 every field of every exercise is present with an *empty* value, i.e. ``null`` where the
 schema allows it, else an empty string, else an empty list.  An object field is opened
-up so its own fields show (``ex11.allowed_lateness_3min.retract``).  Each empty value is
+up so its own fields show (``ex11.allowed_lateness_3min.retract``) when its schema
+accepts them empty; otherwise it is ``null`` itself.  Each empty value is
 checked against its schema, so the blank template is itself a valid submission that
 grades as "not answered" everywhere.  The Python template is the skeleton stored in the
 set's ``python.yaml``.
@@ -40,10 +41,13 @@ def blank_answer(answer_schema: Mapping[str, Any]) -> Any:
 
 
 def _blank(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
+    validator = Draft202012Validator({"$defs": defs, **schema} if defs else dict(schema))
     properties = _object_properties(schema, defs)
     if properties is not None:
-        return {name: _blank(sub, defs) for name, sub in properties.items()}
-    validator = Draft202012Validator({"$defs": defs, **schema} if defs else dict(schema))
+        opened = {name: _blank(sub, defs) for name, sub in properties.items()}
+        # Opened up only when empty fields are allowed inside (ex7's upsert row needs all three filled).
+        if validator.is_valid(opened):
+            return opened
     for candidate in _EMPTY_CANDIDATES:
         if validator.is_valid(candidate):
             return candidate

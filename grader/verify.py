@@ -418,8 +418,16 @@ def _example_problems(expected: Mapping[str, Any], result: GradeResult, failing:
             problems.append(f"declared failing but full marks: {', '.join(unmatched)}")
         if unexpected:
             problems.append(f"not full marks but not declared failing: {', '.join(unexpected)}")
-    if "diagnosis" in expected and set(expected["diagnosis"]) != set(diagnosis):
-        problems.append(f"diagnosis {sorted(diagnosis) or 'none'}, declared {sorted(expected['diagnosis']) or 'none'}")
+    declared_diagnosis = expected.get("diagnosis")
+    if isinstance(declared_diagnosis, Mapping):
+        # Per exercise: {"ex4": ["inclusive_window_end"], ...}; an exercise left out declares none.
+        actual = {ex.id: set(ex.diagnosis) for ex in result.exercises if ex.diagnosis}
+        for ex_id in sorted(set(actual) | set(declared_diagnosis)):
+            got, want = actual.get(ex_id, set()), set(declared_diagnosis.get(ex_id) or ())
+            if got != want:
+                problems.append(f"{ex_id} diagnosis {sorted(got) or 'none'}, declared {sorted(want) or 'none'}")
+    elif declared_diagnosis is not None and set(declared_diagnosis) != set(diagnosis):
+        problems.append(f"diagnosis {sorted(diagnosis) or 'none'}, declared {sorted(declared_diagnosis) or 'none'}")
     return tuple(problems)
 
 
