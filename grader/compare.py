@@ -219,7 +219,7 @@ class RowsComparator(Comparator):
             findings.append(Finding("missing_row", path, f"{len(missing)} expected row{_s(len(missing))} "
                                                          f"{'are' if len(missing) != 1 else 'is'} missing"))
         for problem in given.bad:
-            findings.append(Finding("unreadable_row", problem.describe(path), problem.describe(path)))
+            findings.append(Finding("unreadable_row", path + problem.path, problem.describe(path)))
         total = len(wanted) + surplus + len(given.bad)
         fraction = 1.0 if total == 0 else right / total
         return Comparison(fraction, tuple(findings))
@@ -489,7 +489,7 @@ class ChoiceSetComparator(ChoiceComparator):
                 counted.add(choice)
         for problem in given.bad:
             wrong += 1
-            findings.append(Finding("unreadable_choice", problem.describe(path), problem.describe(path)))
+            findings.append(Finding("unreadable_choice", path + problem.path, problem.describe(path)))
         if pick:
             right = min(len(counted), pick)
             surplus = max(0, len(counted) - pick)
@@ -631,7 +631,7 @@ class WindowsEventsComparator(Comparator):
                 findings.append(Finding("missing_window", path, f"window {self.context.window(start)} is missing"))
         for problem in given.bad:
             wrong += 1
-            findings.append(Finding("unreadable_event", problem.describe(path), problem.describe(path)))
+            findings.append(Finding("unreadable_event", path + problem.path, problem.describe(path)))
         total = len(home) + wrong
         fraction = 1.0 if total == 0 else right / total
         return Comparison(fraction, tuple(findings))
