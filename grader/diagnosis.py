@@ -180,14 +180,13 @@ def _rows_scene(comparator: Comparator, expected: RowsValue, given: RowsValue) -
 
 
 def _sum_scene(part: Part, comparator: Comparator, expected: Decimal, given: Decimal) -> Scene:
-    """A number about one window (and user): the event whose amount is the difference, if one is."""
+    """A key's sum in a window (the query names both): the event whose amount is the difference, if one is."""
     window = _asked_window(part, comparator)
     user = part.solution.args.get("user_id")
     event = None
-    if window is not None:
+    if window is not None and isinstance(user, str):
         near = [e for e in comparator.context.events
-                if e.amount == abs(given - expected) and window.contains(e.event_time)
-                and (not isinstance(user, str) or e.user_id == user)]
+                if e.amount == abs(given - expected) and window.contains(e.event_time) and e.user_id == user]
         event = near[0] if len(near) == 1 else None
     return Scene(decimal_text(expected), decimal_text(given), event, window)
 
