@@ -817,18 +817,67 @@ def grade_fraction(answers: Mapping[str, Any], exercise_set: ExerciseSet) -> flo
     return result.score / result.max_score if result.max_score else 0.0
 
 
-def find_matching_variant(answers: Mapping[str, Any], candidates: Mapping[str, ExerciseSet], *,
-                          score: Scorer | None = None, threshold: float = 0.95) -> str | None:
-    """The student id whose variant ``answers`` fit, or ``None``.
+class VariantMatcher:
+    """Which student's variant a submission's answers fit, over a fixed set of candidates.
 
-    Each candidate's set is scored with ``score`` (default :func:`grade_fraction`); the
-    best one is returned when it reaches ``threshold`` and no other candidate scores the
-    same (answers that fit several variants equally, e.g. only the data-free parts,
-    prove nothing).  For the batch summary: pass every student's set, the submitter's
-    own included; a result other than the submitter is a copied variant.
+    Built once per batch (it solves every candidate once); :meth:`match` then compares a
+    submission with every candidate's canonical values with the grader's own comparators
+    (:func:`grader.compare.comparator_for`, the same normalisation and equality as
+    grading), on the *data parts* only: the non-text parts whose canonical value differs
+    between candidates.  Parts that every variant answers alike (the three delivery
+    guarantees, the sink's key) and free text prove nothing about whose data was used.
     """
-    scorer = score or grade_fraction
-    scores = {sid: scorer(answers, s) for sid, s in candidates.items()}
+
+    def __init__(self, candidates: Mapping[str, ExerciseSet]) -> None:
+        from grader.compare import CompareContext, comparator_for
+        from grader.solutions import solve
+
+        self._plans: dict[str, list[tuple[str, Any, Any, Any]]] = {}
+        values: dict[tuple[str, str], set[str]] = {}
+        solved = {sid: (s, solve(s)) for sid, s in candidates.items()}
+        for s, canonical in solved.values():
+            for exercise in s.exercises:
+                for part in exercise.parts:
+                    if part.compare_kind != "text":
+                        key = json.dumps(canonical[exercise.id][part.id].value, sort_keys=True, default=str)
+                        values.setdefault((exercise.id, part.id), set()).add(key)
+        self.data_parts = tuple(sorted(k for k, v in values.items() if len(v) > 1))
+        for sid, (s, canonical) in solved.items():
+            plan = []
+            for ex_id, part_id in self.data_parts:
+                part = s.exercise(ex_id).part(part_id)
+                comparator = comparator_for(part.compare, CompareContext(s.context.events, s.context.window_size))
+                plan.append((ex_id, part.field, comparator, comparator.normalize(canonical[ex_id][part_id].value)))
+            self._plans[sid] = plan
+
+    def scores(self, answers: Mapping[str, Any]) -> dict[str, float]:
+        """For each candidate, the fraction of the data parts where ``answers`` equal its canonical values."""
+        from grader.normalize import NormalizeError
+        from grader.scoring import field_value
+
+        if not self.data_parts or not isinstance(answers, Mapping):
+            return {sid: 0.0 for sid in self._plans}
+        out = {}
+        for sid, plan in self._plans.items():
+            hits = 0
+            for ex_id, path, comparator, expected in plan:
+                answer = answers.get(ex_id)
+                value, present = field_value(answer, path) if answer is not None else (None, False)
+                if not present or comparator.is_blank(value):
+                    continue
+                try:
+                    hits += comparator.same(expected, comparator.normalize(value))
+                except (NormalizeError, TypeError, ValueError):
+                    continue
+            out[sid] = hits / len(plan)
+        return out
+
+    def match(self, answers: Mapping[str, Any], threshold: float = 0.8) -> str | None:
+        """The one candidate whose data ``answers`` fit best, if it reaches ``threshold``; else ``None``."""
+        return _best(self.scores(answers), threshold)
+
+
+def _best(scores: Mapping[str, float], threshold: float) -> str | None:
     if not scores:
         return None
     best = max(scores.values())
@@ -836,6 +885,24 @@ def find_matching_variant(answers: Mapping[str, Any], candidates: Mapping[str, E
     if best < threshold or len(winners) != 1:
         return None
     return winners[0]
+
+
+def find_matching_variant(answers: Mapping[str, Any], candidates: Mapping[str, ExerciseSet], *,
+                          score: Scorer | None = None, threshold: float = 0.8) -> str | None:
+    """The student id whose variant ``answers`` fit, or ``None``.
+
+    By default a :class:`VariantMatcher` compares the answers with each candidate's
+    canonical values on the data parts; ``score`` replaces that with any scorer
+    ``(answers, exercise_set) -> fraction`` (e.g. :func:`grade_fraction`, whole-set
+    grading).  The best candidate is returned when it reaches ``threshold`` and no other
+    scores the same (answers that fit several variants equally prove nothing).  For the
+    batch summary: pass every student's set, the submitter's own included; a result
+    other than the submitter means the answers were computed on someone else's data.
+    To check many submissions, build one :class:`VariantMatcher` and call ``match``.
+    """
+    if score is None:
+        return VariantMatcher(candidates).match(answers, threshold)
+    return _best({sid: score(answers, s) for sid, s in candidates.items()}, threshold)
 
 
 # -- verification -----------------------------------------------------------------------------------------
@@ -1064,6 +1131,7 @@ __all__ = [
     "VARIATION_FILE",
     "Variant",
     "VariantGenerationError",
+    "VariantMatcher",
     "VariantProblem",
     "VariantsReport",
     "Variation",

@@ -186,11 +186,30 @@ def test_feedback_and_diagnosis_name_the_students_own_events(alice):
     assert any(boundary.describe() in line for line in ex6.feedback)
 
 
-def test_copied_answers_match_the_other_students_variant(alice, bob):
+def test_copied_answers_match_the_other_students_variant(week10, alice, bob):
+    carol = variants.variant_for(week10, "carol")
+    candidates = {"alice": alice.exercise_set, "bob": bob.exercise_set, "carol": carol.exercise_set}
+    matcher = variants.VariantMatcher(candidates)
+    copied = correct_answers(bob)
+    assert matcher.match(copied) == "bob"  # alice handing in bob's answers is flagged
+    assert matcher.match(correct_answers(alice)) == "alice"
+    assert matcher.match({}) is None
+    copied["ex6"] = {"rows": []}  # a partial copy still fits bob's data best
+    assert matcher.match(copied) == "bob"
+    assert variants.find_matching_variant(correct_answers(carol), candidates) == "carol"
+
+
+def test_the_matcher_looks_only_at_parts_whose_answer_depends_on_the_data(alice, bob):
+    matcher = variants.VariantMatcher({"alice": alice.exercise_set, "bob": bob.exercise_set})
+    assert ("ex6", "rows") in matcher.data_parts and ("ex7", "correct_sum") in matcher.data_parts
+    assert ("ex3", "semantics") not in matcher.data_parts and ("ex10", "key_columns") not in matcher.data_parts
+    assert not any(part_id in ("tradeoff", "explanation", "assumptions") for _, part_id in matcher.data_parts)
+
+
+def test_whole_set_grading_can_be_the_matching_score(alice, bob):
     candidates = {"alice": alice.exercise_set, "bob": bob.exercise_set}
-    assert variants.find_matching_variant(correct_answers(bob), candidates) == "bob"
-    assert variants.find_matching_variant(correct_answers(alice), candidates) == "alice"
-    assert variants.find_matching_variant({}, candidates) is None
+    found = variants.find_matching_variant(correct_answers(bob), candidates, score=variants.grade_fraction)
+    assert found == "bob"
 
 
 def test_find_matching_variant_takes_an_injected_scorer_and_ignores_ties():
