@@ -39,6 +39,7 @@ from grader.exercise_sets import (
     load_exercise_set,
     thaw,
 )
+from grader.grading import grade_answers
 from grader.results import GradeResult, Status, round_score
 from grader.solutions import Canonical, SolutionError, solve
 from grader.solutions_render import field_value, value_text
@@ -237,9 +238,6 @@ def compare_published(exercise_set: ExerciseSet,
     with its errata removed, so a part agrees exactly when a student writing the
     published value would get full marks for it.
     """
-    grade_answers = _grade_answers()
-    if grade_answers is None:
-        return _interim_compare(exercise_set, solutions)
     result = grade_answers(published_key(exercise_set), without_errata(exercise_set))
     out: dict[tuple[str, str], PartComparison] = {}
     for ex in exercise_set.exercises:
@@ -255,77 +253,9 @@ def compare_published(exercise_set: ExerciseSet,
     return out
 
 
-def grade_published(exercise_set: ExerciseSet) -> GradeResult | None:
+def grade_published(exercise_set: ExerciseSet) -> GradeResult:
     """The published key graded as students are graded (acknowledged errata earn their credit)."""
-    grade_answers = _grade_answers()
-    if grade_answers is None:
-        return None
     return grade_answers(published_key(exercise_set), exercise_set, student_id="published-key")
-
-
-def _grade_answers() -> Callable[..., GradeResult] | None:
-    import grader.grading
-
-    return getattr(grader.grading, "grade_answers", None)
-
-
-def _interim_compare(exercise_set: ExerciseSet,
-                     solutions: Mapping[str, Mapping[str, Canonical]]) -> dict[tuple[str, str], PartComparison]:
-    """Stand-in until :func:`grader.grading.grade_answers` exists: exact values after normalising.
-
-    Numbers honour the part's tolerance and units; rows, choices and windows compare as
-    sets; text parts are taken to agree (their rubric is the grader's business).
-    """
-    from fractions import Fraction
-
-    from grader.normalize import choice_key, normalize_number, normalize_rows, parse_quantity
-
-    def number(value: Any, part: Part) -> Fraction:
-        quantity = parse_quantity(value)
-        units = dict(part.compare.get("accepted_units", {}))
-        factor = Fraction(str(units.get(quantity.unit, "1"))) if quantity.unit else Fraction(1)
-        return Fraction(quantity.magnitude) * factor
-
-    def same(part: Part, published: Any, engine: Any) -> bool:
-        kind = part.compare_kind
-        if kind == "text":
-            return True
-        if published is None:
-            return engine is None
-        if kind in ("rows", "row"):
-            wrap = (lambda v: [v]) if kind == "row" else (lambda v: v)
-            return set(normalize_rows(wrap(published))) == set(normalize_rows(wrap(engine)))
-        if kind == "number":
-            a, b = number(published, part), number(engine, part)
-            tolerance = part.compare.get("tolerance", {})
-            allowed = max(Fraction(str(tolerance.get("absolute", 0))),
-                          Fraction(str(tolerance.get("relative", 0))) * abs(b))
-            return abs(a - b) <= allowed
-        if kind in ("choice", "choice_set"):
-            keys = (lambda v: {choice_key(x) for x in v}) if isinstance(engine, list) else choice_key
-            return keys(published) == keys(engine)
-        if kind == "windows_events":
-            ctx = exercise_set.context
-
-            def ident(event: Any) -> tuple[str, Any]:
-                if isinstance(event, str):
-                    e = ctx.event(event)
-                    return (e.user_id, e.amount)
-                pair = (event["user_id"], event["amount"]) if isinstance(event, Mapping) else tuple(event)
-                return (str(pair[0]), normalize_number(pair[1]))
-
-            def windows(v: Any) -> dict[str, list]:
-                return {w["window_start"]: sorted(ident(e) for e in w["events"]) for w in v}
-            return windows(published) == windows(engine)
-        return published == engine
-
-    out = {}
-    for ex in exercise_set.exercises:
-        answer = thaw(ex.published.values)
-        for part in ex.parts:
-            agrees = same(part, field_value(answer, part.field), solutions[ex.id][part.id].value)
-            out[(ex.id, part.id)] = PartComparison(agrees, (), "correct" if agrees else "incorrect")
-    return out
 
 
 # -- examples ---------------------------------------------------------------------------------------------
@@ -347,7 +277,6 @@ def grade_example(path: Path, exercise_set: ExerciseSet) -> GradeResult:
 
         exercise = load_python_exercise(Path(exercise_set.path) / "python.yaml")
         return grade_python(raw, path.name, None, seed=EXAMPLE_SEED, exercise=exercise)
-    from grader.grading import grade_answers
     from grader.submissions import read_submission_bytes
 
     submission = read_submission_bytes(raw, path.name)
@@ -511,8 +440,7 @@ def _verify_set(name: str | Path, root: Path, compare: Callable[..., dict[tuple[
                              f"by its rubric ({' '.join(verdict.feedback)[:200]})")
                 continue
             errata.append(_erratum_report(exercise_set, ex.id, part, published, canonical, verdict, erratum))
-    if graded is not None:
-        base = dataclasses.replace(base, published_score=graded.score, published_max=graded.max_score)
+    base = dataclasses.replace(base, published_score=graded.score, published_max=graded.max_score)
     return dataclasses.replace(base, notes=tuple(notes)), exercise_set, errata, stale
 
 
