@@ -526,6 +526,10 @@ SYMBOLS: Mapping[str, str] = {
     "w1_start": "its start", "w1_end": "its end",
     "w2": "the second window", "w2_start": "its start",
     "w1_rows": "W1's on-time sink rows, '(10:00, A, 7) and (10:00, B, 3)'",
+    "w2_rows": "W2's sink rows",
+    "w1_events": "W1's on-time clicks in the sheet's notation",
+    "w2_events": "W2's clicks in the sheet's notation",
+    "late_writes": "what the sink receives when the late click arrives with the allowed lateness, in words",
     "w1_fire_time": "the smallest max event time that fires W1 (end + delay)",
     "w1_fired_by": "the click that fires W1 in the stream, in the sheet's notation",
     "latency_time": "the event time of the last on-time click in W1 (Exercise 8)",
@@ -563,6 +567,10 @@ def _symbols(d: _Draft, p: _Probe, late_arrival: str) -> dict[str, Any]:
         outcome = (f"that is exactly the expiry of {d.w1} with {lateness_min} minutes of lateness, and "
                    f"{p.late.config.profile.name} drops at equality: {lateness_min} minutes is not quite enough")
     in_w1 = [e for e in d.on_time if d.w1.contains(e.event_time)]
+    rows_w2 = [r for r in p.on_time.final_rows() if r.window_start == d.w2.start]
+    caused = [e for e in p.late.emissions if e.on_arrival == d.late_arrival]
+    writes = ", ".join(f"{'retract' if e.kind is EmissionKind.RETRACT else 'emit'} "
+                       f"({format_time(e.window.start)}, {e.key}, {decimal_text(e.value)})" for e in caused)
     return {
         "on_time": f"{d.on_time[0].event_id} to {d.on_time[-1].event_id}",
         "on_time_ids": [e.event_id for e in d.on_time],
@@ -582,6 +590,11 @@ def _symbols(d: _Draft, p: _Probe, late_arrival: str) -> dict[str, Any]:
         "w1": str(d.w1), "w1_start": format_time(d.w1.start), "w1_end": format_time(d.w1.end),
         "w2": str(d.w2), "w2_start": format_time(d.w2.start),
         "w1_rows": _join([row_text[k] for k in sorted(row_text)]),
+        "w2_rows": _join([f"({format_time(r.window_start)}, {r.user_id}, {decimal_text(r.sum_amount)})"
+                          for r in sorted(rows_w2, key=lambda r: r.user_id)]),
+        "w1_events": ", ".join(e.describe() for e in in_w1),
+        "w2_events": ", ".join(e.describe() for e in d.on_time if d.w2.contains(e.event_time)),
+        "late_writes": writes or f"nothing: {d.late.event_id} is dropped at the expiry",
         "w1_fire_time": format_time(d.w1.end + d.watermark_delay),
         "w1_fired_by": fired_by,
         "latency_time": format_time(in_w1[-1].event_time),
@@ -801,6 +814,18 @@ def exercise_set_for(student_id: str | None, base: ExerciseSet, *, enabled: bool
     if not student_id or not variants_enabled(base, override=enabled):
         return base
     return variant_for(base, student_id, reissue_of(base, student_id)).exercise_set
+
+
+def variant_of_student(student_id: str | None, base: ExerciseSet, *, enabled: bool | None = None) -> Variant | None:
+    """The variant ``student_id`` is graded against, or ``None`` when they get the base sheet.
+
+    The same decision as :func:`exercise_set_for`, for callers that show the sheet (the
+    web page: :func:`sheet_document` / :func:`sheet_markdown` of the result, else the
+    base sheet).
+    """
+    if not student_id or not variants_enabled(base, override=enabled):
+        return None
+    return variant_for(base, student_id, reissue_of(base, student_id))
 
 
 # -- copied answers -----------------------------------------------------------------------------------------
@@ -1147,6 +1172,7 @@ __all__ = [
     "sheet_document",
     "sheet_markdown",
     "variant_for",
+    "variant_of_student",
     "variant_seed",
     "variants_enabled",
     "verify_variants",

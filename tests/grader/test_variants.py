@@ -161,6 +161,7 @@ def test_prompts_and_titles_name_the_students_own_events(alice):
 def test_a_variant_has_no_errata_and_no_mistakes_about_the_sheets_own_data(alice):
     s = alice.exercise_set
     assert all(ex.errata == () for ex in s.exercises)
+    assert "e7 (A, 10:01, 1)" not in solve(s)["ex11"]["diagram"].value
     assert "flink_end_plus_lateness_boundary" not in {m.code for m in s.exercise("ex11").mistakes}
 
 
@@ -237,6 +238,13 @@ def test_exercise_set_for_gives_the_students_variant_when_switched_on(week10, al
     monkeypatch.setenv(variants.ENV_VAR, "0")
     assert variants.exercise_set_for("alice", week10) is week10
     assert variants.exercise_set_for("alice", week10, enabled=True).fingerprint == alice.exercise_set.fingerprint
+
+
+def test_variant_of_student_follows_the_same_switch(week10, alice, monkeypatch):
+    monkeypatch.delenv(variants.ENV_VAR, raising=False)
+    assert variants.variant_of_student("alice", week10) is None
+    assert variants.variant_of_student("alice", week10, enabled=True).seed == alice.seed
+    assert variants.variant_of_student(None, week10, enabled=True) is None
 
 
 def test_the_reissue_recorded_in_the_variation_is_used_for_grading(tmp_path):
