@@ -93,7 +93,9 @@ def attach_delivery(result: Run, events: Sequence[Event], config: RunConfig, *, 
 
     Without ``--sink`` the table is an in-memory SQLite one.  Without ``--delivery``
     the job is exactly-once when it does not crash (every guarantee writes the same
-    rows then) and at-least-once when it does (the sheet's Exercise 10 scenario).  A
+    rows then) and at-least-once when it does (the sheet's Exercise 10 scenario); the
+    CLI's ``--delivery`` has a click default of at-least-once, so from the command line
+    ``delivery`` is never ``None`` (without a crash the outcome is the same).  A
     SQLite file's tables are recreated and kept for inspection; on PostgreSQL the tables
     live in the URL's ``?schema=`` or a fresh ``streamgrade_<hex>`` schema, kept and
     named in the output.
