@@ -783,19 +783,18 @@ def variants_enabled(base: ExerciseSet, *, override: bool | None = None,
 
     ``override`` (a command-line flag) wins; else ``STREAMGRADE_VARIANTS`` in the
     environment (``1``/``0``); else the variation's ``enabled``.  A set without a
-    ``variation.yaml`` never has variants.
+    ``variation.yaml`` never has variants.  When the flag or the environment says off,
+    the variation is not even read, so a broken ``variation.yaml`` cannot stop grading
+    of the sheet itself.
     """
+    value = (os.environ if environ is None else environ).get(ENV_VAR, "").strip().lower()
+    wanted = override if override is not None else True if value in _ON else False if value in _OFF else None
+    if wanted is False:
+        return False
     v = load_variation(base)
     if v is None:
         return False
-    if override is not None:
-        return override
-    value = (os.environ if environ is None else environ).get(ENV_VAR, "").strip().lower()
-    if value in _ON:
-        return True
-    if value in _OFF:
-        return False
-    return v.enabled
+    return v.enabled if wanted is None else True
 
 
 def reissue_of(base: ExerciseSet, student_id: str) -> int:

@@ -240,6 +240,15 @@ def test_exercise_set_for_gives_the_students_variant_when_switched_on(week10, al
     assert variants.exercise_set_for("alice", week10, enabled=True).fingerprint == alice.exercise_set.fingerprint
 
 
+def test_a_broken_variation_does_not_stop_grading_when_variants_are_off(tmp_path, monkeypatch):
+    base = load_exercise_set(set_copy(tmp_path, lambda d: d.update(max_tries="many")))
+    monkeypatch.setenv(variants.ENV_VAR, "0")
+    assert variants.exercise_set_for("alice", base) is base
+    monkeypatch.setenv(variants.ENV_VAR, "1")
+    with pytest.raises(variants.VariationError, match="max_tries: 'many' is not of type 'integer'"):
+        variants.exercise_set_for("alice", base)
+
+
 def test_variant_of_student_follows_the_same_switch(week10, alice, monkeypatch):
     monkeypatch.delenv(variants.ENV_VAR, raising=False)
     assert variants.variant_of_student("alice", week10) is None
