@@ -36,6 +36,7 @@ import concurrent.futures as cf
 import enum
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import stat
 import sys
@@ -44,7 +45,7 @@ import traceback
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
@@ -113,6 +114,7 @@ class Task:
     exercise_set: str
     id_from_path: bool
     cold: bool = False
+    results_dir: str | None = None
 
 
 # -- collecting ---------------------------------------------------------------------------------
@@ -158,26 +160,46 @@ def _collect_dir(root: Path, exclude: list[Path]) -> Collection:
     entries: list[Entry] = []
     skipped: list[str] = []
     real_root = root.resolve()
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not _hidden([d]) and (here / d).resolve() not in exclude)
-        for name in sorted(files):
-            if _hidden([name]) or not _is_submission_name(name):
+    excluded = {str(p) for p in exclude}
+    # Depth first with os.scandir: one stat per file, and a path is resolved only for a symlink.
+    stack: list[tuple[str, str, str]] = [(str(root), str(real_root), "")]
+    while stack:
+        folder, real_folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                items = sorted(listing, key=lambda d: d.name)
+        except OSError as exc:
+            skipped.append(f"{prefix or '.'}: cannot list the folder: {exc.strerror or exc}")
+            continue
+        subfolders = []
+        for item in items:
+            name = item.name
+            if _hidden([name]):
                 continue
-            file = here / name
-            relative = PurePosixPath(file.relative_to(root).as_posix())
-            resolved = file.resolve()
-            if resolved in exclude:
-                continue
-            if file.is_symlink() and not resolved.is_relative_to(real_root):
-                skipped.append(f"{relative}: a symbolic link out of the folder, skipped")
+            relative = f"{prefix}{name}"
+            real = os.path.join(real_folder, name)
+            if item.is_symlink():
+                real = os.path.realpath(item.path)
+                if not Path(real).is_relative_to(real_root):
+                    if item.is_dir() or _is_submission_name(name):
+                        skipped.append(f"{relative}: a symbolic link out of the folder, skipped")
+                    continue
+                if item.is_dir():
+                    continue  # links inside the folder would only visit it twice
+            if real in excluded:
                 continue
             try:
-                mtime = file.stat().st_mtime
+                if item.is_dir(follow_symlinks=False):
+                    subfolders.append((item.path, real, relative + "/"))
+                    continue
+                if not _is_submission_name(name) or not item.is_file():
+                    continue
+                mtime = item.stat().st_mtime
             except OSError as exc:
                 skipped.append(f"{relative}: cannot read: {exc.strerror or exc}")
                 continue
-            entries.append(Entry(str(relative), mtime, path_student(relative), _file_reader(file)))
+            entries.append(Entry(relative, mtime, path_student(PurePosixPath(relative)), _file_reader(Path(item.path))))
+        stack.extend(reversed(subfolders))
     return Collection(str(root), entries, skipped)
 
 
@@ -277,29 +299,51 @@ def result_from_dict(data: dict[str, Any]) -> GradeResult:
                        tuple(data.get("errors", ())), dict(data.get("meta", {})))
 
 
-def _slim(result: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a result dict that gradebooks and statistics read (small to send between processes)."""
+def slim_result(result: GradeResult) -> dict[str, Any]:
+    """What gradebooks and statistics read of a result, compact: this is what the state file keeps.
+
+    ``{student_id, exercise_set, score, max_score, errors (the first), exercises: [[id,
+    score, max_score, status, diagnosis, finding codes], ...]}``; exercises are rows, not
+    objects, because a class of thousands is written, sent between processes and read
+    back.  The whole result (feedback, parts) goes to ``--results-dir``.
+    """
     return {
-        "student_id": result.get("student_id"),
-        "exercise_set": result.get("exercise_set"),
-        "score": result.get("score"),
-        "max_score": result.get("max_score"),
-        "errors": result.get("errors", [])[:1],
-        "exercises": [{"id": e["id"], "score": e["score"], "max_score": e["max_score"], "status": e["status"],
-                       "diagnosis": e.get("diagnosis", []),
-                       "parts": [{"id": p["id"], "score": p["score"], "max_score": p["max_score"],
-                                  "status": p["status"], "findings": p.get("findings", [])}
-                                 for p in e.get("parts", ())]}
-                      for e in result.get("exercises", ())],
+        "student_id": result.student_id,
+        "exercise_set": result.exercise_set,
+        "score": float(result.score),
+        "max_score": float(result.max_score),
+        "errors": list(result.errors[:1]),
+        # Status is a StrEnum: json writes it as its value.
+        "exercises": [[e.id, float(e.score), float(e.max_score), e.status, e.diagnosis,
+                       [f.code for p in e.parts for f in p.findings]] for e in result.exercises],
     }
+
+
+def result_from_slim(data: dict[str, Any]) -> GradeResult:
+    """A :class:`GradeResult` from :func:`slim_result`'s dict (or a full result-format dict).
+
+    An exercise with findings comes back with one part standing for the exercise as a
+    whole, which carries the finding codes; one without findings has no parts.
+    """
+    rows = data.get("exercises", ())
+    if rows and isinstance(rows[0], dict):
+        return result_from_dict(data)
+    exercises = []
+    for exercise_id, score, max_score, status, diagnosis, findings in rows:
+        state = Status(status)
+        parts = (PartResult(exercise_id, score, max_score, state,
+                            findings=tuple(Finding(code, exercise_id, "") for code in findings)),) if findings else ()
+        exercises.append(ExerciseResult(exercise_id, "", score, max_score, state, (), tuple(diagnosis), parts))
+    return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
+                       data.get("max_score", 0), tuple(exercises), (), tuple(data.get("errors", ())))
 
 
 @dataclass
 class Record:
     """One line of the state file: a submission and what became of it.
 
-    ``result`` is the slim result dict (:func:`result_from_dict` reads it); ``line`` is
-    the full JSON line as written (the whole result format), kept for ``--results-dir``.
+    ``result`` is the slim result dict (:func:`slim_result`; :func:`result_from_slim`
+    reads it); ``line`` is the record's line in the state file, made by the worker.
     """
 
     key: str
@@ -310,18 +354,23 @@ class Record:
     error: str | None = None
     line: str | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_line(cls, line: str) -> Record:
+        """The record a state-file line holds; ``ValueError``/``KeyError``/``TypeError`` when it holds none."""
+        doc = json.loads(line)
+        return cls(doc["key"], doc["source"], RecordStatus(doc["status"]), float(doc["submitted_at"]),
+                   doc.get("result"), doc.get("error"), line.rstrip("\n"))
+
     @property
     def grade_result(self) -> GradeResult | None:
-        return None if self.result is None else result_from_dict(self.result)
+        return None if self.result is None else result_from_slim(self.result)
 
 
 def _line(key: str, source: str, status: RecordStatus, submitted_at: float, result: dict[str, Any] | None,
           error: str | None) -> str:
-    from grader.reports.text import json_default
-
     document = {"key": key, "source": source, "status": status.value, "submitted_at": submitted_at,
                 "error": error, "result": result}
-    return json.dumps(document, ensure_ascii=True, default=json_default, separators=(",", ":"))
+    return json.dumps(document, ensure_ascii=True, default=str, separators=(",", ":"))
 
 
 # -- the worker side ------------------------------------------------------------------------------
@@ -355,7 +404,11 @@ def warm_caches(exercise_set: str) -> None:
 
 
 def grade_task(task: Task) -> Record:
-    """Grade one submission; never raises: any exception becomes a ``failed`` record."""
+    """Grade one submission; never raises: any exception becomes a ``failed`` record.
+
+    A result without a student id gets the one its path names (``meta.student_id_from``
+    says so).  With ``task.results_dir`` the whole result is written there, by the worker.
+    """
     from grader import grading
 
     try:
@@ -365,12 +418,13 @@ def grade_task(task: Task) -> Record:
             cache_clear()
         forced = task.path_student if task.id_from_path else None
         result = grading.grade_bytes(task.raw, task.source, forced, task.exercise_set)
-        data = result.to_dict()
-        if not data.get("student_id"):
-            data["student_id"] = task.path_student
-            data.setdefault("meta", {})["student_id_from"] = "path"
+        if not result.student_id:
+            result = replace(result, student_id=task.path_student, meta={**result.meta, "student_id_from": "path"})
         status = RecordStatus.GRADED if result.readable else RecordStatus.UNREADABLE
         error = None if result.readable else "; ".join(result.errors)
+        data: dict[str, Any] | None = slim_result(result)
+        if task.results_dir is not None:
+            _write_result(Path(task.results_dir), task.source, result)
     except BaseException as exc:  # one submission never stops the batch
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -380,12 +434,12 @@ def grade_task(task: Task) -> Record:
         at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
         error = f"grading failed: {type(exc).__name__}: {exc}{at}"
     line = _line(task.key, task.source, status, task.submitted_at, data, error)
-    return Record(task.key, task.source, status, task.submitted_at, None if data is None else _slim(data), error,
-                  line)
+    return Record(task.key, task.source, status, task.submitted_at, data, error, line)
 
 
-def _grade_chunk(tasks: list[Task]) -> list[Record]:
-    return [grade_task(t) for t in tasks]
+def _grade_chunk(tasks: list[Task]) -> list[str]:
+    # Lines, not records, travel back: one string pickles far cheaper than nested dicts.
+    return [grade_task(t).line or "" for t in tasks]
 
 
 # -- the state file -------------------------------------------------------------------------------
@@ -405,9 +459,7 @@ def read_state(path: str | os.PathLike[str]) -> list[Record]:
             if not text.strip():
                 continue
             try:
-                doc = json.loads(text)
-                record = Record(doc["key"], doc["source"], RecordStatus(doc["status"]), float(doc["submitted_at"]),
-                                None if doc.get("result") is None else _slim(doc["result"]), doc.get("error"))
+                record = Record.from_line(text)
             except (ValueError, KeyError, TypeError):
                 if text.endswith("\n"):
                     raise UsageProblem(f"{path}: line {number}: not a record of a batch state file; "
@@ -517,10 +569,12 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
             on_record(grade_task(task))
         return
     chunks = _chunks(iter(tasks), chunk_size(total, jobs))
+    if mp.get_start_method() == "fork":
+        warm_caches(exercise_set)  # forked workers inherit the warm caches: computed once, not once per worker
     suspects: deque[Task] = deque()
     pool = _pool(jobs, exercise_set)
-    pending: dict[cf.Future[list[Record]], list[Task]] = {}
-    alone: cf.Future[list[Record]] | None = None
+    pending: dict[cf.Future[list[str]], list[Task]] = {}
+    alone: cf.Future[list[str]] | None = None
     try:
         while True:
             if suspects:
@@ -538,7 +592,7 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
             for future in done:
                 chunk = pending.pop(future)
                 try:
-                    records = future.result()
+                    lines = future.result()
                 except cf.process.BrokenProcessPool:
                     broken = True
                     if future is alone:  # graded alone and killed its worker: this one is guilty
@@ -546,8 +600,8 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
                     else:
                         suspects.extend(chunk)
                     continue
-                for record in records:
-                    on_record(record)
+                for line in lines:
+                    on_record(Record.from_line(line))
             if broken:
                 for chunk in pending.values():
                     suspects.extend(chunk)
@@ -617,7 +671,7 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
                 continue
             seen.add(key)
             tasks.append(Task(key, entry.source, raw, entry.submitted_at, entry.path_student, exercise_set,
-                              id_from_path))
+                              id_from_path, results_dir=None if out_dir is None else str(out_dir)))
         new: list[Record] = []
         bar = Progress(len(tasks), progress_stream, enabled=progress)
         state.parent.mkdir(parents=True, exist_ok=True)
@@ -626,8 +680,6 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
                 log.write((record.line or "") + "\n")
                 log.flush()
                 new.append(record)
-                if out_dir is not None and record.result is not None and record.line:
-                    _write_result(out_dir, record)
                 bar.advance()
 
             try:
@@ -646,9 +698,7 @@ def result_file_name(source: str) -> str:
     return (safe.lstrip(".") or "submission")[:200] + ".result.json"
 
 
-def _write_result(out_dir: Path, record: Record) -> None:
-    document = json.loads(record.line or "{}").get("result")
-    if document is None:
-        return
-    (out_dir / result_file_name(record.source)).write_text(
-        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+def _write_result(out_dir: Path, source: str, result: GradeResult) -> None:
+    from grader.reports import render_json
+
+    (out_dir / result_file_name(source)).write_text(render_json(result), encoding="utf-8")

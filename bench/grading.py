@@ -1,0 +1,259 @@
+"""Benchmark of batch grading: generated submissions graded in a process pool, against a cold baseline.
+
+The submissions are generated, never typed in: for every exercise of the set, a
+submission answers it with the engine's canonical answer
+(``grader.solutions.solve(load_named_set("week10"))``), with the answer of one of the
+exercise's recognised mistakes (``solve_part(..., model=mistake.model)`` for a runnable
+mistake, the mistake's own ``given`` value otherwise), or not at all.  Answers are
+assembled from each part's ``field`` path (``rows``, ``options[*].policy``,
+``allowed_lateness_3min.retract``), so a new exercise needs no change here.  The mix is
+seeded (``--seed``): about half correct, 40 % mistaken, 10 % missing, per exercise.
+
+Two passes, both through :mod:`grader.batch` with ``--jobs`` worker processes:
+
+* ``batch``: :func:`grader.batch.run_batch` over a temporary folder of the submissions,
+  end to end (collect, read, hash, grade in chunks, append the resume state), then the
+  gradebook CSV and the summary.  Workers warm the canonical-answer caches once.
+* ``baseline``: the same pool, but every submission clears ``grader.solutions``' caches
+  first (``cold`` tasks), so the engine runs again for every submission, as a grader
+  without caching would.  It runs on a smaller sample (``--baseline-sample``, default
+  2 % of the submissions, at least 20) and its rate is scaled from that sample.
+
+Target (the issue): batch >= 1,000 submissions/s on 2 cores.  The last line printed is one
+JSON object: ``{"batch_sps", "baseline_sps", "submissions", "jobs"}``.
+
+    python bench/grading.py [--submissions 10000] [--jobs 2] [--seed 0] [--baseline-sample N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.batch import Task, grade_items, run_batch, submission_key  # noqa: E402
+from grader.batch_summary import summarize  # noqa: E402
+from grader.exercise_sets import ExerciseSet, load_named_set  # noqa: E402
+from grader.reports import render_gradebook  # noqa: E402
+from grader.solutions import solve, solve_part  # noqa: E402
+
+_LIST_FIELD = re.compile(r"^(\w+)\[\*\]$")
+
+
+# -- generating submissions ---------------------------------------------------------------------
+
+
+def place(answer: dict[str, Any], field: str, value: Any) -> None:
+    """Put ``value`` at ``field`` in ``answer``: ``a.b`` nests objects, ``a[*].b`` spreads a list over entries.
+
+    For ``a[*].b`` the value is a list, one item per entry; entries already there (from a
+    sibling field) are kept and the list is cut to the shorter of the two, so
+    ``options[*].policy`` (4 possible) and ``options[*].explanation`` (2 asked) make 2 options.
+    """
+    head, _, rest = field.partition(".")
+    spread = _LIST_FIELD.match(head)
+    if spread is None:
+        if not rest:
+            answer[head] = value
+        else:
+            place(answer.setdefault(head, {}), rest, value)
+        return
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    entries = answer.setdefault(spread.group(1), [])
+    if entries:
+        del entries[len(items):]
+    else:
+        entries.extend({} for _ in items)
+    for entry, item in zip(entries, items, strict=False):
+        if rest:
+            place(entry, rest, item)
+        else:  # a list of plain values: nothing to spread into
+            answer[spread.group(1)] = items
+            return
+
+
+def variants(exercise_set: ExerciseSet) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Per exercise, its possible answers: ``("correct", answer)`` and ``(mistake code, answer)`` each."""
+    canonical = solve(exercise_set)
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for exercise in exercise_set.exercises:
+        values = {part.id: canonical[exercise.id][part.id].value for part in exercise.parts}
+        options = [("correct", _answer(exercise, values))]
+        for mistake in exercise.mistakes:
+            wrong = dict(values)
+            for part_id in mistake.parts:
+                if mistake.runnable:
+                    wrong[part_id] = solve_part(exercise_set, exercise.id, part_id, model=mistake.model).value
+                else:
+                    wrong[part_id] = _plain(mistake.given)
+            options.append((mistake.code, _answer(exercise, wrong)))
+        out[exercise.id] = options
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _answer(exercise: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    for part in exercise.parts:
+        place(answer, part.field, _plain(values[part.id]))
+    return answer
+
+
+def generate(exercise_set: ExerciseSet, count: int, seed: int) -> list[tuple[str, bytes]]:
+    """``count`` submissions as (file name, JSON bytes), one student each."""
+    rng = random.Random(seed)
+    options = variants(exercise_set)
+    out = []
+    for n in range(count):
+        student = f"s{n:06d}"
+        answers: dict[str, Any] = {}
+        for exercise_id, choices in options.items():
+            roll = rng.random()
+            if roll < 0.10:
+                continue  # not answered
+            if roll < 0.50 and len(choices) > 1:
+                _, answer = rng.choice(choices[1:])
+            else:
+                _, answer = choices[0]
+            answers[exercise_id] = answer
+        doc = {"student_id": student, "exercise_set": exercise_set.id, "answers": answers}
+        out.append((f"{student}.json", json.dumps(doc).encode("utf-8")))
+    return out
+
+
+# -- the passes -----------------------------------------------------------------------------------
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process and of its finished children (the pool's workers, once shut down)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def batch_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set: str) -> tuple[float, Any, float, float]:
+    """Seconds to grade every submission with :func:`run_batch` and write the gradebook; the summary;
+    and the CPU seconds spent by this process and by the workers."""
+    with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
+        root = Path(tmp) / "class"
+        root.mkdir()
+        for name, raw in submissions:
+            (root / name).write_bytes(raw)
+        cpu_self, cpu_children = _cpu()
+        started = time.perf_counter()
+        outcome = run_batch(root, state_path=Path(tmp) / "grades.csv.state.jsonl", exercise_set=exercise_set,
+                            jobs=jobs, progress=False)
+        results = outcome.results()
+        (Path(tmp) / "grades.csv").write_text(render_gradebook(results), encoding="utf-8")
+        summary = summarize(results, submissions=len(outcome.records), failed=[r.error for r in outcome.failed])
+        elapsed = time.perf_counter() - started
+        after_self, after_children = _cpu()
+        return elapsed, summary, after_self - cpu_self, after_children - cpu_children
+
+
+def baseline_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set: str) -> float:
+    """Seconds to grade ``submissions`` in the same pool, every one with the engine's caches cleared."""
+    tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, False, cold=True)
+             for name, raw in submissions]
+    failed = []
+
+    def on_record(record: Any) -> None:
+        if record.error and record.status.value == "failed":
+            failed.append(record.error)
+
+    started = time.perf_counter()
+    grade_items(tasks, jobs=jobs, total=len(tasks), exercise_set=exercise_set, on_record=on_record)
+    elapsed = time.perf_counter() - started
+    if failed:
+        print(f"baseline: {len(failed)} failed, e.g. {failed[0]}", file=sys.stderr)
+    return elapsed
+
+
+def profile_grading(submissions: list[tuple[str, bytes]], exercise_set: str) -> None:
+    """cProfile of :func:`grader.batch.grade_task` (what a worker does per submission), warm caches."""
+    import cProfile
+    import pstats
+
+    from grader.batch import grade_task, warm_caches
+
+    warm_caches(exercise_set)
+    tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, False)
+             for name, raw in submissions]
+    for task in tasks[:20]:
+        grade_task(task)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for task in tasks:
+        grade_task(task)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(15)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--submissions", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", dest="exercise_set", default="week10")
+    ap.add_argument("--baseline-sample", type=int, default=None,
+                    help="submissions graded cold (default: 2%% of --submissions, at least 20)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also profile grading in this process (cProfile, 500 warm submissions, not timed)")
+    args = ap.parse_args(argv)
+
+    exercise_set = load_named_set(args.exercise_set)
+    t0 = time.perf_counter()
+    submissions = generate(exercise_set, args.submissions, args.seed)
+    print(f"generated {len(submissions)} submissions in {time.perf_counter() - t0:.2f}s "
+          f"({sum(len(r) for _, r in submissions) / len(submissions) / 1024:.1f} KiB each), "
+          f"{os.cpu_count()} CPUs, jobs={args.jobs}")
+
+    seconds, summary, parent_cpu, worker_cpu = batch_pass(submissions, args.jobs, args.exercise_set)
+    batch_sps = len(submissions) / seconds
+    print(f"batch:    {len(submissions)} in {seconds:.2f}s = {batch_sps:,.0f} submissions/s "
+          f"(mean {summary.mean if summary.mean is None else round(summary.mean, 1)}/{summary.max_score}, "
+          f"{summary.failed} failed, {summary.unreadable} unreadable)")
+    n = len(submissions)
+    print(f"          CPU per submission: workers {1000 * worker_cpu / n:.2f} ms, "
+          f"parent {1000 * parent_cpu / n:.2f} ms "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while measuring)")
+    if summary.diagnoses:
+        print("          most common diagnoses: " + ", ".join(f"{c} {n}" for c, n, _ in summary.diagnoses[:5]))
+
+    sample_size = args.baseline_sample or max(20, len(submissions) // 50)
+    sample = submissions[: min(sample_size, len(submissions))]
+    base_seconds = baseline_pass(sample, args.jobs, args.exercise_set)
+    baseline_sps = len(sample) / base_seconds
+    print(f"baseline: {len(sample)} in {base_seconds:.2f}s = {baseline_sps:,.1f} submissions/s "
+          f"(engine re-run for every submission; {len(submissions) / baseline_sps:,.0f}s for all "
+          f"{len(submissions)}); batch is {batch_sps / baseline_sps:,.1f}x faster")
+    print(f"target:   >= 1,000 submissions/s on 2 cores: {'met' if batch_sps >= 1000 else 'MISSED'}")
+    if args.profile:
+        profile_grading(submissions[:500], args.exercise_set)
+    print(json.dumps({"batch_sps": round(batch_sps, 1), "baseline_sps": round(baseline_sps, 1),
+                      "submissions": len(submissions), "jobs": args.jobs}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
