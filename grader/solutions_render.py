@@ -275,10 +275,15 @@ def _markdown_exercise(ex: Exercise, canonical: Mapping[str, Canonical], drawn: 
 
 
 def _markdown_value(value: Any, part: Part) -> list[str]:
+    text_part = part.compare_kind == "text"
     if isinstance(value, str):
         if value.lstrip().startswith("@startuml"):
             return ["```plantuml", value.rstrip(), "```", ""]
-        return [f"**Model answer:** {value}", ""]
+        return [f"**Model answer:** {value}", ""] if text_part else [f"**Answer:** `{value}`{_unit(part)}", ""]
+    if text_part and isinstance(value, list):
+        return ["**Model answer:**", "", *(f"- {item}" for item in value), ""]
+    if part.compare.get("pick") and isinstance(value, list):
+        return [f"**Answer:** any {part.compare['pick']} of `{value_text(value)}`", ""]
     if isinstance(value, list) and value and all(_is_row(v) for v in value):
         lines = ["| window_start | user_id | sum_amount |", "|---|---|---|"]
         lines += [f"| {v['window_start']} | {v['user_id']} | {_plain(v['sum_amount'])} |" for v in value]
@@ -289,7 +294,19 @@ def _markdown_value(value: Any, part: Part) -> list[str]:
         return [*lines, ""]
     if isinstance(value, list) and not value:
         return ["**Answer:** none (an empty list).", ""]
-    return [f"**Answer:** `{value_text(value)}`{_unit(part)}", ""]
+    return [f"**Answer:** `{value_text(value)}`{_unit(part)}{_tolerance(part)}", ""]
+
+
+def _tolerance(part: Part) -> str:
+    """How close a number must be, as students are told (PrairieLearn states tolerance with the answer)."""
+    tolerance = part.compare.get("tolerance") or {}
+    if part.compare_kind != "number":
+        return ""
+    if tolerance.get("relative"):
+        return f" (answers within ±{_num(float(tolerance['relative']) * 100)}% are accepted)"
+    if tolerance.get("absolute"):
+        return f" (answers within ±{_num(float(tolerance['absolute']))} are accepted)"
+    return ""
 
 
 def _exercise_heading(ex: Exercise) -> str:
