@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.web.cli_commands import roster_add  # noqa: E402
+from grader.web.settings import load_settings  # noqa: E402
 from grader.web.store import Store, SubmissionState  # noqa: E402
 
 REAL_GRADER = "grader.grading:grade_bytes"
@@ -141,6 +143,24 @@ class Client(threading.Thread):
         conn.close()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes ``pids`` (from /proc; 0 for one that is gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def server_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [master, *(int(p) for p in children.read_text().split())] if children.exists() else [master]
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -148,28 +168,18 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
-    parser.add_argument("--db", default=None, help="store URL (default: a fresh SQLite file)")
-    parser.add_argument("--grader", default=None, help=f"grading function (default: {REAL_GRADER})")
-    parser.add_argument("--think-ms", type=float, default=0.0,
-                        help="pause of each client between requests (default 0: back to back, the worst case)")
-    args = parser.parse_args()
-    # 50 client threads share this process's GIL: hand it over often, so that a reply that has
-    # arrived is timed when it arrives, not when the thread next gets the GIL.
-    sys.setswitchinterval(0.0005)
-
+def run(args: argparse.Namespace, grader: str, label: str) -> tuple[dict, bool]:
+    """One measured run against a fresh gunicorn: the figures and whether the store check passed."""
     folder = Path(tempfile.mkdtemp(prefix="streamgrade-bench-"))
     db = args.db or f"sqlite:///{folder / 'bench.db'}"
-    grader = choose_grader(args.grader)
     students = [f"bench{i:03d}" for i in range(args.clients)]
     tokens = [roster_add(student, db=db) for student in students]
     key_prefix = f"bench-{secrets.token_hex(4)}-"  # this run's submissions, even in a store used before
+    load_before = os.getloadavg()[0]
     process, port = start_gunicorn(db, grader, args.workers, folder / "gunicorn.log")
     try:
+        pids = server_pids(process.pid)
+        cpu_server_before, cpu_self_before = cpu_seconds(pids), time.process_time()
         start_at = time.monotonic() + 0.5
         stop_at = start_at + args.seconds
         clients = [Client(i, port, tokens[i], key_prefix, start_at + i * args.think_ms / 1000 / args.clients, stop_at,
@@ -179,6 +189,8 @@ def main() -> int:
         for c in clients:
             c.join()
         elapsed = args.seconds
+        cpu_server = cpu_seconds(pids) - cpu_server_before
+        cpu_clients = time.process_time() - cpu_self_before
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -196,20 +208,61 @@ def main() -> int:
     stored_ids = {s.id for s in rows}
     graded = sum(1 for s in rows if s.state is SubmissionState.GRADED)
 
-    rps = len(latencies) / elapsed
+    n = len(latencies)
+    rps = n / elapsed
     p50, p95, p99 = (percentile(latencies, q) * 1000 for q in (50, 95, 99))
-    print(f"grader: {grader}; store: {db.split('://')[0]}; clients: {args.clients}, think {args.think_ms:g} ms; "
-          f"{elapsed:g} s")
-    print(f"requests: {len(latencies)}  ({rps:.0f}/s)   statuses: {dict(statuses)}")
-    print(f"latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {latencies[-1] * 1000:.1f}")
+    per_client = sorted(len(c.latencies) for c in clients)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    store_kind = db.split("://")[0]
+    if store_kind == "sqlite":
+        store_kind += f" (synchronous {load_settings().sqlite_synchronous})"
+    print(f"[{label}] grader: {grader}; store: {store_kind}; gunicorn: {args.workers or conf['workers']} "
+          f"{conf['worker_class']} workers x {conf['threads']} threads; clients: {args.clients}, "
+          f"think {args.think_ms:g} ms; {elapsed:g} s; load average before the run: {load_before:.1f}")
+    print(f"[{label}] requests: {n}  ({rps:.0f}/s)   statuses: {dict(statuses)}; "
+          f"per client min {per_client[0]} / median {per_client[len(per_client) // 2]} / max {per_client[-1]}")
+    print(f"[{label}] latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {latencies[-1] * 1000:.1f}")
+    if n:
+        cores = len(os.sched_getaffinity(0))
+        print(f"[{label}] CPU per request: server {cpu_server / n * 1000:.2f} ms, clients {cpu_clients / n * 1000:.2f} "
+              f"ms: {cores} cores serve at most ~{cores / ((cpu_server + cpu_clients) / n):.0f} requests/s "
+              "with the clients on the same machine")
     missing, extra = accepted - stored_ids, stored_ids - accepted
-    print(f"store: {len(rows)} rows ({graded} graded), {len(accepted)} accepted; "
+    print(f"[{label}] store: {len(rows)} rows ({graded} graded), {len(accepted)} accepted; "
           f"missing {len(missing)}, unexpected {len(extra)}")
     ok = not missing and not extra and graded == len(rows) == len(accepted)
-    print("check: " + ("the store holds exactly the accepted submissions" if ok else "MISMATCH"))
-    print(json.dumps({"rps": round(rps, 1), "p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
-                      "p99_ms": round(p99, 2), "accepted": len(accepted), "stored": len(stored_ids),
-                      "clients": args.clients}))
+    print(f"[{label}] check: " + ("the store holds exactly the accepted submissions" if ok else "MISMATCH"))
+    figures = {"rps": round(rps, 1), "p50_ms": round(p50, 2), "p95_ms": round(p95, 2), "p99_ms": round(p99, 2),
+               "accepted": len(accepted), "stored": len(stored_ids), "clients": args.clients,
+               "think_ms": args.think_ms, "grader": grader}
+    return figures, ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--db", default=None, help="store URL (default: a fresh SQLite file per run)")
+    parser.add_argument("--grader", default=None, help=f"grading function (default: {REAL_GRADER})")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="pause of each client between requests (default 0: back to back, the worst case)")
+    parser.add_argument("--baseline", action="store_true",
+                        help=f"first run the same load with the stand-in grader ({STAND_IN_GRADER}), "
+                             "to separate the service's own cost from grading")
+    args = parser.parse_args()
+    # 50 client threads share this process's GIL: hand it over often, so that a reply that has
+    # arrived is timed when it arrives, not when the thread next gets the GIL.
+    sys.setswitchinterval(0.0005)
+
+    grader = choose_grader(args.grader)
+    baseline = None
+    if args.baseline:
+        baseline, _ = run(args, STAND_IN_GRADER, "baseline")
+    figures, ok = run(args, grader, "run")
+    if baseline is not None:
+        figures["baseline"] = {k: baseline[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "grader")}
+    print(json.dumps(figures))
     return 0 if ok else 1
 
 
