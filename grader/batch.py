@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import enum
+import functools
 import hashlib
 import json
 import multiprocessing as mp
@@ -319,6 +320,15 @@ def slim_result(result: GradeResult) -> dict[str, Any]:
     }
 
 
+_STATUSES = {s.value: s for s in Status}
+
+
+@functools.lru_cache(maxsize=4096)
+def _finding(code: str, exercise_id: str) -> Finding:
+    # Findings are frozen values: one shared object per code and exercise keeps a class's results small.
+    return Finding(code, exercise_id, "")
+
+
 def result_from_slim(data: dict[str, Any]) -> GradeResult:
     """A :class:`GradeResult` from :func:`slim_result`'s dict (or a full result-format dict).
 
@@ -330,9 +340,9 @@ def result_from_slim(data: dict[str, Any]) -> GradeResult:
         return result_from_dict(data)
     exercises = []
     for exercise_id, score, max_score, status, diagnosis, findings in rows:
-        state = Status(status)
+        state = _STATUSES[status]
         parts = (PartResult(exercise_id, score, max_score, state,
-                            findings=tuple(Finding(code, exercise_id, "") for code in findings)),) if findings else ()
+                            findings=tuple(_finding(code, exercise_id) for code in findings)),) if findings else ()
         exercises.append(ExerciseResult(exercise_id, "", score, max_score, state, (), tuple(diagnosis), parts))
     return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
                        data.get("max_score", 0), tuple(exercises), (), tuple(data.get("errors", ())))
