@@ -640,7 +640,7 @@ class WindowsEventsComparator(Comparator):
 # -- free text ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Concept:
     """One concept of a rubric: its alternatives as ``(hint, pattern)``, and its phrases (folded).
 

@@ -57,6 +57,7 @@ class PartPlan:
     erratum: Erratum | None = None
     published: Any = None
     other_profiles: tuple[tuple[tuple[str, ...], Any], ...] = ()
+    memo: _Memo = field(default_factory=lambda: _Memo(MEMO_SIZE), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -69,23 +70,23 @@ class ExercisePlan:
 
 
 class _Memo:
-    """A small LRU map (answer text -> ExerciseResult); a class grades many identical answers.
+    """A small LRU map (answer text -> result); a class grades many identical answers.
 
     Thread-safe enough under the GIL: a lost update costs one recomputation, never a wrong result.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: OrderedDict[str, ExerciseResult] = OrderedDict()
+        self.items: OrderedDict[str, Any] = OrderedDict()
 
-    def get(self, key: str) -> ExerciseResult | None:
+    def get(self, key: str) -> Any:
         found = self.items.get(key)
         if found is not None:
             with suppress(KeyError):  # evicted by another thread meanwhile
                 self.items.move_to_end(key)
         return found
 
-    def put(self, key: str, value: ExerciseResult) -> None:
+    def put(self, key: str, value: Any) -> None:
         self.items[key] = value
         while len(self.items) > self.size:
             try:
@@ -263,10 +264,33 @@ class PartOutcome:
 
 
 def score_part(plan: PartPlan, answer: Any, path: str) -> PartOutcome:
-    """Grade one part of ``answer`` (the exercise's answer object); ``path`` is that object's JSON path."""
+    """Grade one part of ``answer`` (the exercise's answer object); ``path`` is that object's JSON path.
+
+    Remembered by the part's value, like :func:`score_exercise`.
+    """
+    value, present = field_value(answer, plan.part.field) if answer is not None else (None, False)
+    key = _memo_key(path, present, value)
+    if key is None:
+        return _score_part(plan, value, present, path)
+    found = plan.memo.get(key)
+    if found is None:
+        found = _score_part(plan, value, present, path)
+        plan.memo.put(key, found)
+    return found
+
+
+def _memo_key(path: str, present: bool, value: Any) -> str | None:
+    """The memo key of a value: its ``repr`` tells ``1``, ``1.0``, ``True`` and ``"1"`` apart."""
+    try:
+        key = f"{path}\n{present}\n{value!r}"
+    except (RecursionError, ValueError):  # too deep, or an int too long to print
+        return None
+    return key if len(key) <= MEMO_MAX_KEY else None
+
+
+def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOutcome:
     part = plan.part
     where = f"{path}.{part.field.replace('[*]', '')}"
-    value, present = field_value(answer, part.field) if answer is not None else (None, False)
     expected = plan.expected_value if plan.show_expected else None
     points = float(part.points)
     if not present or plan.comparator.is_blank(value):
@@ -347,11 +371,8 @@ def score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResult
     Results are remembered by the answer's ``repr`` (which tells ``1``, ``1.0``, ``True``
     and ``"1"`` apart) for the plan's lifetime: grading is a pure function of the answer.
     """
-    try:
-        key = f"{path}\n{answer!r}"
-    except (RecursionError, ValueError):  # too deep, or an int too long to print
-        key = None
-    if key is not None and len(key) <= MEMO_MAX_KEY:
+    key = _memo_key(path, True, answer)
+    if key is not None:
         found = plan.memo.get(key)
         if found is None:
             found = _score_exercise(plan, answer, path)
