@@ -1,10 +1,10 @@
 """The submissions store: every submission kept, with its raw file and its result.
 
 One SQL schema on two databases: a SQLite file (the default; WAL journal, a busy
-timeout, ``synchronous=FULL``) or PostgreSQL by URL (psycopg 3).  Each thread of a
-worker keeps one connection (a gunicorn ``gthread`` worker has a fixed pool of threads,
-so this is a small pool per process); a connection inherited across ``fork`` is never
-used.  The schema is created when the store is opened.
+timeout, ``synchronous`` NORMAL or FULL as configured) or PostgreSQL by URL (psycopg 3).
+Each thread of a worker keeps one connection (a gunicorn ``gthread`` worker has a fixed
+pool of threads, so this is a small pool per process); a connection inherited across
+``fork`` is never used.  The schema is created when the store is opened.
 
 A submission is written in two steps so that nothing is lost when a worker dies while
 grading: :meth:`Store.begin_submission` durably inserts the raw file as ``pending``

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from grader.web.store import SubmissionState
+from grader.web.store import Store, SubmissionState
 from tests.web.conftest import SAMPLE_SUBMISSION, Service, start_service
 
 
@@ -72,3 +72,36 @@ def test_worker_killed_mid_request_then_retry_is_stored_exactly_once(service: Se
     assert service.store.count_by_idempotency_key(student, key) == 1
     stored = service.store.submission(pending.id)
     assert stored is not None and stored.state is SubmissionState.GRADED and stored.result is not None
+
+
+def test_the_whole_service_killed_after_answering_keeps_every_answered_submission(
+        tmp_path_factory: pytest.TempPathFactory):
+    """SIGKILL of the master and every worker right after the 201s: each answered submission
+    is in the store, graded (the default SQLite ``synchronous=NORMAL`` commits into the WAL,
+    which outlives the processes; only the machine losing power could drop the last commits)."""
+    runner = start_service("sqlite", tmp_path_factory.mktemp("killed-service"))
+    service = next(runner)
+    try:
+        student, token = service.new_student()
+        ids = []
+        for n in range(5):
+            reply = service.request("POST", "/api/v1/submissions", SAMPLE_SUBMISSION, token=token,
+                                    headers={"Idempotency-Key": f"k{n}"})
+            assert reply.status == 201, reply.text
+            ids.append(reply.json["id"])
+        server = service.server
+        assert server.process is not None
+        for pid in server.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        service.store.close()
+        fresh = Store(service.db)
+        try:
+            kept = {s.id: s for s in fresh.submissions_of(student)}
+            assert sorted(kept) == sorted(ids)
+            assert all(s.state is SubmissionState.GRADED and s.result for s in kept.values())
+        finally:
+            fresh.close()
+    finally:
+        runner.close()

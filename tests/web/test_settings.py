@@ -15,6 +15,10 @@ def test_defaults_are_safe():
     assert settings.open_registration is False
     assert settings.max_bytes == 256 * 1024
     assert settings.rate_burst > 0 and settings.cookie_secure == "auto"
+    # WAL + NORMAL: a commit survives any crash of the service (test_recovery kills a worker);
+    # FULL (an fsync per commit) is there for power loss.
+    assert settings.sqlite_synchronous == "NORMAL"
+    assert load_settings(environ={"STREAMGRADE_SQLITE_SYNCHRONOUS": "full"}).sqlite_synchronous == "FULL"
 
 
 def test_environment_then_overrides():
