@@ -148,7 +148,7 @@ def scene_for(exercise_set: ExerciseSet, part: Part, comparator: Comparator, exp
     elif isinstance(expected, Decimal) and isinstance(given, Decimal):
         scene = _sum_scene(part, comparator, expected, given)
     else:
-        scene = Scene(_value_text(expected), _value_text(given))
+        scene = Scene(value_text(expected), value_text(given))
     event = scene.event or _named_event(part, context.events)
     window = scene.window or _asked_window(part, comparator) or (
         context.window_of(event.event_time) if event is not None else
@@ -163,7 +163,7 @@ def _rows_scene(comparator: Comparator, expected: RowsValue, given: RowsValue) -
     got = {key_of(r): r for _, r in given.rows}
     differing = [k for k in dict.fromkeys([*want, *got]) if want.get(k) != got.get(k)]
     if not differing:
-        return Scene(_value_text(expected), _value_text(given))
+        return Scene(value_text(expected), value_text(given))
     key = differing[0]
     target, row = want.get(key), got.get(key)
     context = comparator.context
@@ -176,7 +176,7 @@ def _rows_scene(comparator: Comparator, expected: RowsValue, given: RowsValue) -
                 and window.start - context.window_size <= e.event_time <= window.end]
         return Scene(decimal_text(target.sum_amount), decimal_text(row.sum_amount),
                      near[0] if len(near) == 1 else None, window)
-    return Scene(_value_text(expected), _value_text(given), None, window)
+    return Scene(value_text(expected), value_text(given), None, window)
 
 
 def _sum_scene(part: Part, comparator: Comparator, expected: Decimal, given: Decimal) -> Scene:
@@ -200,8 +200,8 @@ def _windows_scene(comparator: Comparator, expected: WindowsEventsValue, given: 
             event = context.event(event_id) if event_id else None
             window = context.window(there[event_id]) if event_id in there else None
             expected_window = context.window(home[event_id]) if event_id in home else None
-            return Scene(_value_text(expected), _value_text(given), event, window, expected_window)
-    return Scene(_value_text(expected), _value_text(given))
+            return Scene(value_text(expected), value_text(given), event, window, expected_window)
+    return Scene(value_text(expected), value_text(given))
 
 
 def _named_event(part: Part, events: tuple[Event, ...]) -> Event | None:
@@ -292,7 +292,7 @@ def _watermark(exercise_set: ExerciseSet, scene: Scene, profile: Profile, delay:
     return profile.watermark(trigger, delay, lateness), False
 
 
-def _value_text(value: Any) -> str:
+def value_text(value: Any) -> str:
     """A normal form in the sheet's notation: ``(10:00, A, 7)``, ``10:05``, ``at-least-once``, ``3``."""
     if isinstance(value, RowsValue):
         return ", ".join(r.describe() for _, r in value.rows) if value.rows else "no rows"
@@ -315,4 +315,4 @@ def _value_text(value: Any) -> str:
 
 
 __all__ = ["EXPECTED_PLACEHOLDERS", "HIDDEN", "HIDDEN_TEMPLATE", "KnownMistake", "Scene", "known_mistakes", "matching",
-           "render", "scene_for"]
+           "render", "scene_for", "value_text"]

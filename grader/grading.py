@@ -97,7 +97,10 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     Never raises for bad student input: an unreadable submission gives a result with
     ``errors`` set (HTTP 400 / CLI exit 2 at the edges).  ``student_id`` from an
     authenticated caller overrides the one written in the submission.  An unknown
-    ``exercise_set`` is reported the same way, as an error of the result.
+    ``exercise_set`` is reported the same way, as an error of the result.  What can
+    raise is the operator's side: :class:`~grader.exercise_sets.ExerciseDataError` for
+    broken exercise data, :class:`~grader.errors.SandboxUnavailable` for a Python answer
+    when no sandbox can run.
     """
     name = filename or "<submission>"
     if PurePath(name).suffix.lower() == ".py":
@@ -113,7 +116,7 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     try:
         sub = read_submission_bytes(bytes(raw), name)
     except SubmissionUnreadable as exc:
-        return unreadable(chosen.id, exc.message, chosen.total_points)
+        return replace(unreadable(chosen.id, exc.message, chosen.total_points), student_id=student_id)
     if sub.format is SubmissionFormat.PYTHON:  # pragma: no cover - the suffix check above takes these
         from grader.python_grading import grade_python
 

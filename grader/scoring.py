@@ -28,6 +28,7 @@ from jsonschema import Draft202012Validator
 
 from grader.compare import Comparator, CompareContext, Comparison, comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching
+from grader.diagnosis import value_text as display_text
 from grader.exercise_sets import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, thaw
 from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
@@ -322,6 +323,10 @@ def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOut
                 if plan.comparator.same(other, given):
                     notes.append(f"This is what {', '.join(names)} give{'s' if len(names) == 1 else ''}; this "
                                  f"exercise set is graded under {plan.profile}, whose boundary rules differ here.")
+    elif plan.show_expected and plan.other_profiles:
+        # Right under the set's profile; where engines differ at the boundary, say how.
+        others = "; ".join(f"{', '.join(names)}: {display_text(other)}" for names, other in plan.other_profiles)
+        notes.append(f"Graded under {plan.profile}. Other engines differ at this boundary ({others}).")
     fraction = max(0.0, min(1.0, fraction))
     status = _status(comparison, fraction)
     # A recognised mistake's feedback says what the comparator's findings say, and why.

@@ -369,3 +369,37 @@ def test_grading_runs_no_engine_once_the_plan_is_built(week10, monkeypatch):
 
 def test_grading_module_exposes_its_version():
     assert grading.GRADER_VERSION
+
+
+@pytest.mark.parametrize("grading, credit, status", [("full", 1.0, Status.CORRECT), ("none", 0.0, Status.INCORRECT)])
+def test_erratum_graded_full_or_none_gives_all_or_nothing(week10, grading, credit, status):
+    from grader.exercise_sets import ErratumGrading
+
+    exercise, erratum = next(erratum_cases(week10))
+    changed = replace(exercise, errata=tuple(replace(e, grading=ErratumGrading(grading), credit=credit)
+                                             if e is erratum else e for e in exercise.errata))
+    exercise_set = replace(week10, exercises=tuple(changed if e is exercise else e for e in week10.exercises),
+                           fingerprint=f"{week10.fingerprint}:{grading}")
+    part = exercise.part(erratum.part)
+    published, _ = field_value(thaw(exercise.published.values), part.field)
+    answers = canonical_answers(week10)
+    put(answers[exercise.id], part.field, published)
+    result = part_result(grade_answers(answers, exercise_set), exercise.id, part.id)
+    assert result.score == pytest.approx(credit * part.points)
+    assert result.status is status
+    assert any("erratum" in line for line in result.feedback)
+
+
+def test_caller_student_id_is_kept_on_an_unreadable_submission():
+    assert grade_bytes(b"{", "a.json", student_id="s7").student_id == "s7"
+
+
+def test_profile_dependent_part_names_the_profile_even_when_right(week10):
+    solved = solve(week10)
+    result = grade_answers(canonical_answers(week10), week10)
+    for exercise in week10.exercises:
+        for part in exercise.parts:
+            canonical = solved[exercise.id][part.id]
+            if canonical.depends_on_profile:
+                feedback = part_result(result, exercise.id, part.id).feedback
+                assert any(f"Graded under {canonical.profile}" in line for line in feedback)
