@@ -24,7 +24,10 @@ does the work; the command only parses flags and prints.
 
 Whose submission is it?  The ``student_id`` written in the file, else (``.py`` files and
 files without one) the path: the first folder under the root (``alice/answers.json`` is
-``alice``), or the file's stem for a file at the top.  ``id_from="path"`` always uses the
+``alice``), or the file's stem for a file at the top; leading folders that every
+submission shares and that hold no submission directly are passed over first
+(``export/alice/answers.json`` in a ZIP whose entries all lie in folders under
+``export/`` is ``alice`` too).  ``id_from="path"`` always uses the
 path, for folders the instructor's tooling laid out (a student cannot then write another
 student's id into a file).  "Latest" in the gradebook policy means the latest file by
 modification time (ZIP: the entry's date), then by path.
@@ -130,15 +133,29 @@ def _hidden(parts: Sequence[str]) -> bool:
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
 
 
-def path_student(relative: PurePosixPath) -> str:
-    """The student a relative path names: its first folder, or the file's stem at the top."""
-    if len(relative.parts) > 1:
-        return relative.parts[0]
+def path_student(relative: PurePosixPath, common: int = 0) -> str:
+    """The student a relative path names: its first folder after ``common`` leading folders
+    (an archive's top folder, shared by every submission), or the file's stem."""
+    folders = relative.parts[common:-1]
+    if folders:
+        return folders[0]
     name = relative.name
     for suffix in SUBMISSION_SUFFIXES:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)] or name
     return name
+
+
+def _with_students(entries: list[Entry]) -> list[Entry]:
+    """``entries`` with ``path_student`` set, once the folders all of them share are known."""
+    if not entries:
+        return entries
+    folders = [PurePosixPath(e.source).parts[:-1] for e in entries]
+    common = 0
+    # Never pass over a folder that holds a submission itself: that folder is the student's.
+    while all(len(f) > common + 1 for f in folders) and len({f[common] for f in folders}) == 1:
+        common += 1
+    return [replace(e, path_student=path_student(PurePosixPath(e.source), common)) for e in entries]
 
 
 def collect(source: str | os.PathLike[str], *, exclude: Iterable[str | os.PathLike[str]] = ()) -> Collection:
@@ -199,9 +216,9 @@ def _collect_dir(root: Path, exclude: list[Path]) -> Collection:
             except OSError as exc:
                 skipped.append(f"{relative}: cannot read: {exc.strerror or exc}")
                 continue
-            entries.append(Entry(relative, mtime, path_student(PurePosixPath(relative)), _file_reader(Path(item.path))))
+            entries.append(Entry(relative, mtime, "", _file_reader(Path(item.path))))
         stack.extend(reversed(subfolders))
-    return Collection(str(root), entries, skipped)
+    return Collection(str(root), _with_students(entries), skipped)
 
 
 def _file_reader(path: Path) -> Callable[[], bytes]:
@@ -255,8 +272,8 @@ def _collect_zip(path: Path) -> Collection:
             stamp = time.mktime((*info.date_time, 0, 0, -1))
         except (OverflowError, ValueError):
             stamp = 0.0
-        entries.append(Entry(str(relative), stamp, path_student(relative), _zip_reader(archive, info, budget)))
-    return Collection(str(path), entries, skipped, archive.close)
+        entries.append(Entry(str(relative), stamp, "", _zip_reader(archive, info, budget)))
+    return Collection(str(path), _with_students(entries), skipped, archive.close)
 
 
 def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> Callable[[], bytes]:

@@ -106,7 +106,7 @@ def test_zip_entries_that_climb_out_are_skipped_and_never_written(fake, tmp_path
         zf.writestr("__MACOSX/export/._answers.json", "junk")
     collection = collect(archive)
     assert [e.source for e in collection.entries] == ["export/alice/answers.json"]
-    assert collection.entries[0].path_student == "export"
+    assert collection.entries[0].path_student == "alice"  # the archive's common top folder is passed over
     assert sum("climbs out" in note for note in collection.skipped) == 4
     assert any("symbolic link" in note for note in collection.skipped)
     collection.close()
@@ -130,6 +130,48 @@ def test_zip_entry_is_read_only_up_to_the_cap(fake, tmp_path):
     outcome = run_batch(archive, state_path=tmp_path / "s.jsonl", jobs=1, progress=False)
     (record,) = outcome.new
     assert record.status is RecordStatus.UNREADABLE and "larger than the limit" in record.error
+
+
+def test_student_from_path_passes_over_folders_every_submission_shares(tmp_path):
+    root = tmp_path / "class"
+    for path in ("export/2024/alice/a.json", "export/2024/bob/b.json", "export/2024/bob/old/b.json"):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("{}", encoding="utf-8")
+    students = {e.source: e.path_student for e in collect(root).entries}
+    assert students == {"export/2024/alice/a.json": "alice", "export/2024/bob/b.json": "bob",
+                        "export/2024/bob/old/b.json": "bob"}
+
+
+def test_a_single_student_folder_is_that_student(tmp_path):
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    for name in ("a.json", "b.json"):
+        (root / "alice" / name).write_text("{}", encoding="utf-8")
+    assert {e.path_student for e in collect(root).entries} == {"alice"}
+
+
+def test_symlink_out_of_the_folder_is_skipped(tmp_path):
+    outside = tmp_path / "secret.json"
+    outside.write_text(answers("x", 4), encoding="utf-8")
+    root = tmp_path / "class"
+    root.mkdir()
+    (root / "a.json").write_text(answers("a", 1), encoding="utf-8")
+    (root / "link.json").symlink_to(outside)
+    (root / "inside.json").symlink_to(root / "a.json")
+    collection = collect(root)
+    assert sorted(e.source for e in collection.entries) == ["a.json", "inside.json"]
+    assert any("link.json" in note and "out of the folder" in note for note in collection.skipped)
+
+
+def test_results_dir_holds_the_whole_result_and_the_state_stays_compact(fake, tmp_path):
+    root = make_class(tmp_path / "class")
+    run_batch(root, state_path=tmp_path / "state.jsonl", jobs=1, progress=False, results_dir=tmp_path / "results")
+    full = json.loads((tmp_path / "results" / "good.json.result.json").read_text(encoding="utf-8"))
+    assert full["score"] == 10 and full["exercises"][0]["feedback"] == ["ex1 feedback"]
+    assert full["exercises"][0]["parts"][0]["id"] == "value"
+    records = {r.source: r for r in read_state(tmp_path / "state.jsonl")}
+    assert records["good.json"].result["exercises"][0][:4] == ["ex1", 4.0, 4.0, "correct"]
+    assert "feedback" not in (tmp_path / "state.jsonl").read_text(encoding="utf-8")
 
 
 def test_result_file_names_are_flat_and_safe():
