@@ -50,7 +50,7 @@ test: $(VENV)/.test-deps sandbox-deps chromium
 		export STREAMGRADE_PG_DSN='$(PG_DSN)'; \
 	else echo "PostgreSQL: $${STREAMGRADE_PG_DSN:-not reachable at $(PG_DSN); its tests will skip}"; fi; \
 	$(BIN)/python -m pytest -q
-	$(BIN)/streamgrade verify
+	$(BIN)/streamgrade verify --variants 200
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from grader.errors import UsageProblem
+from grader.errors import GraderError, UsageProblem
 from grader.exercise_sets import (
     EXERCISES_DIR,
     ExerciseDataError,
@@ -50,6 +50,26 @@ def _load(name_or_path: str) -> ExerciseSet:
         return load_exercise_set(path)
     known = ", ".join(available_sets(EXERCISES_DIR)) or "none"
     raise UsageProblem(f"unknown exercise set {name_or_path!r}; known sets: {known} (or give a set's folder)")
+
+
+def _verify_variants(report, n: int) -> list:
+    """Check ``n`` generated variants of every valid set in ``report`` that declares a variation."""
+    if n <= 0:
+        return []
+    from grader.variants import VariationError, load_variation, verify_variants
+
+    reports = []
+    for set_report in report.sets:
+        if set_report.problems:
+            continue
+        base = load_exercise_set(set_report.path)
+        try:
+            if load_variation(base) is None:
+                continue
+        except VariationError as exc:
+            raise GraderError(f"verify failed: {exc.message}") from None
+        reports.append(verify_variants(base, n))
+    return reports
 
 
 def _num(value: float) -> str:
@@ -147,14 +167,17 @@ def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> Non
 @click.option("--examples", "examples_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of example submissions with X.expect.json files [default: submissions/examples].")
 @click.option("--no-examples", is_flag=True, help="Skip grading the example submissions.")
-def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | None, no_examples: bool) -> None:
+@click.option("--variants", "n_variants", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also generate N per-student variants of each set that declares a variation and check each "
+                   "has a complete canonical answer set and meets its constraints.")
+def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | None, no_examples: bool,
+                   n_variants: int) -> None:
     """Check the exercise data, the canonical answers, the published key and the examples (for CI).
 
     Every disagreement between the published key and the engine is listed as an
     erratum.  Exit status 0 only when each is acknowledged in the exercise data, none
     is stale, and every example gets the score it declares; 1 otherwise.
     """
-    from grader.errors import GraderError
     from grader.verify import EXAMPLES_DIR, report_text, verify
 
     known = available_sets(EXERCISES_DIR)
@@ -164,10 +187,20 @@ def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | No
                                "(or give a set's folder)")
     examples = None if no_examples else (examples_dir or EXAMPLES_DIR)
     report = verify(list(set_names) or None, examples_dir=examples)
-    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if fmt == "json" else report_text(report),
-               nl=fmt == "json")
-    if not report.ok:
+    variant_reports = _verify_variants(report, n_variants)
+    if fmt == "json":
+        data = report.to_dict()
+        data["variants"] = [v.to_dict() for v in variant_reports]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(report_text(report), nl=False)
+        for v in variant_reports:
+            click.echo(f"variants {v.summary()}")
+    if bad_variants := [v.set_id for v in variant_reports if not v.ok]:
+        problems = [f"variants with problems ({', '.join(bad_variants)})"]
+    else:
         problems = []
+    if not report.ok or problems:
         if invalid := [s.id for s in report.sets if s.problems]:
             problems.append(f"invalid exercise data ({', '.join(invalid)})")
         if report.new_errata:

@@ -249,3 +249,24 @@ def test_streamgrade_template_script_prints_json():
     done = subprocess.run([str(SCRIPT), "template"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert json.loads(done.stdout)["exercise_set"] == "week10"
+
+
+def test_verify_variants_checks_generated_variants(capsys):
+    code = main(["verify", "--no-examples", "--variants", "4", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    [variants] = data["variants"]
+    assert variants["variants"] == 4 and variants["ok"] and variants["distinct_contexts"] == 4
+
+
+def test_verify_variants_fails_on_a_variation_whose_constraints_cannot_hold(tmp_path, capsys):
+    copy = tmp_path / "week10"
+    shutil.copytree(EXERCISES_DIR / "week10", copy)
+    variation = yaml.safe_load((copy / "variation.yaml").read_text())
+    variation["max_tries"] = 1
+    (copy / "variation.yaml").write_text(yaml.safe_dump(variation))
+    code = main(["verify", "--set", str(copy), "--no-examples", "--variants", "30"])
+    out = capsys.readouterr()
+    # one try per variant: some (seeded, so always the same) draws miss a constraint; verify must say so
+    assert code == 1, out.out[-2000:]
+    assert "variants with problems" in out.err
