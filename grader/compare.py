@@ -247,12 +247,13 @@ class RowsComparator(Comparator):
             return None
         event = near[0]
         home = self.context.window_of(event.event_time)
+        lead = f"The difference, {decimal_text(abs(diff))}, is the amount of {event.describe()}"
         if diff > 0 and home != window:
-            return f"The difference is {event.describe()}, which belongs to {home}, not {window}."
+            return f"{lead}, which belongs to {home}, not {window}."
         if diff > 0:
-            return f"The difference is {event.describe()}: it should not be counted here."
+            return f"{lead}: is it counted here by mistake?"
         if home == window:
-            return f"The difference is {event.describe()}, which belongs to {window}."
+            return f"{lead}, which belongs to {window}."
         return None
 
 

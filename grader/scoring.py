@@ -41,6 +41,8 @@ NOT_ANSWERED = "not answered"
 MEMO_SIZE = 4096
 MEMO_MAX_KEY = 4096
 _FIELD_SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(\[\*\])?$")
+#: The window and key a row finding starts with: ``window [10:05, 10:10), user B: ...``.
+_ROW_KEY = re.compile(r"^window (\[[^)]*\), user [^:]+):")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class PartPlan:
     erratum: Erratum | None = None
     published: Any = None
     other_profiles: tuple[tuple[tuple[str, ...], Any], ...] = ()
+    derivation: tuple[str, ...] = ()
     memo: _Memo = field(default_factory=lambda: _Memo(MEMO_SIZE), compare=False, repr=False)
 
 
@@ -212,6 +215,7 @@ def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canoni
         erratum=erratum,
         published=published,
         other_profiles=tuple(other_profiles),
+        derivation=tuple(canonical.derivation) if part.compare_kind != "text" else (),
     )
 
 
@@ -331,9 +335,29 @@ def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOut
     status = _status(comparison, fraction)
     # A recognised mistake's feedback says what the comparator's findings say, and why.
     messages = tuple(notes) if codes else tuple(f.message for f in comparison.findings) + tuple(notes)
-    result = PartResult(part.id, fraction * points, points, status, expected, value, messages, tuple(findings),
-                        plan.show_expected)
+    how = _engine_lines(plan, comparison) if not codes and fraction < 1 and plan.show_expected else ()
+    result = PartResult(part.id, fraction * points, points, status, expected, value, messages + how,
+                        tuple(findings), plan.show_expected)
     return PartOutcome(result, tuple(dict.fromkeys(codes)), messages)
+
+
+def _engine_lines(plan: PartPlan, comparison: Comparison) -> tuple[str, ...]:
+    """How the engine got the expected value, for a wrong answer no known mistake explains.
+
+    For rows, the derivation lines of the windows and keys the findings name (``[10:05,
+    10:10), user B: e4 (1) -> (10:05, B, 1).``); for other kinds, the whole derivation.
+    Only part feedback carries these; the exercise's feedback stays short.
+    """
+    if not plan.derivation:
+        return ()
+    keys = [m.group(1) for f in comparison.findings if (m := _ROW_KEY.match(f.message))]
+    if keys:
+        lines = [line for line in plan.derivation if any(line.startswith(f"{k}:") for k in keys)]
+    elif plan.part.compare_kind in ("rows", "row"):
+        lines = []
+    else:
+        lines = list(plan.derivation)
+    return tuple(f"Engine: {line}" for line in dict.fromkeys(lines))
 
 
 def _erratum(plan: PartPlan, given: Any, fraction: float, notes: list[str], findings: list[Finding],
