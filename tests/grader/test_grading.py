@@ -24,6 +24,7 @@ from grader.results import GradeResult, Status
 from grader.scoring import field_value, plan_for
 from grader.solutions import solve, solve_part
 from grader.submissions import read_submission_bytes
+from reference.timestamps import format_time, parse_time
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "submissions" / "examples"
@@ -403,3 +404,16 @@ def test_profile_dependent_part_names_the_profile_even_when_right(week10):
             if canonical.depends_on_profile:
                 feedback = part_result(result, exercise.id, part.id).feedback
                 assert any(f"Graded under {canonical.profile}" in line for line in feedback)
+
+
+def test_wrong_row_shows_how_the_engine_got_that_row(week10):
+    answers = canonical_answers(week10)
+    row = answers["ex6"]["rows"][0]
+    row["sum_amount"] = row["sum_amount"] + 100
+    start = parse_time(row["window_start"])
+    window = f"[{format_time(start)}, {format_time(start + week10.context.window_size)})"
+    feedback = part_result(grade_answers(answers, week10), "ex6", "rows").feedback
+    engine = [line for line in feedback if line.startswith("Engine: ")]
+    assert engine and all(line.startswith(f"Engine: {window}, user {row['user_id']}:") for line in engine)
+    hidden_feedback = part_result(grade_answers(answers, hidden(week10)), "ex6", "rows").feedback
+    assert not any(line.startswith("Engine: ") for line in hidden_feedback)
