@@ -417,3 +417,13 @@ def test_wrong_row_shows_how_the_engine_got_that_row(week10):
     assert engine and all(line.startswith(f"Engine: {window}, user {row['user_id']}:") for line in engine)
     hidden_feedback = part_result(grade_answers(answers, hidden(week10)), "ex6", "rows").feedback
     assert not any(line.startswith("Engine: ") for line in hidden_feedback)
+
+
+def test_text_the_rubric_cannot_decide_needs_review(week10):
+    answers = canonical_answers(week10)
+    answers["ex1"]["why_event_time"] = "Because the lecturer said so."
+    result = grade_answers(answers, week10)
+    assert result.exercise("ex1").status is Status.NEEDS_REVIEW
+    part = part_result(result, "ex1", "why_event_time")
+    assert part.status is Status.NEEDS_REVIEW and part.score == 0
+    assert any("instructor will review" in line for line in part.feedback)
