@@ -176,12 +176,11 @@ def baseline_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set:
              for name, raw in submissions]
     failed = []
 
-    def on_record(record: Any) -> None:
-        if record.error and record.status.value == "failed":
-            failed.append(record.error)
+    def on_records(records: list[Any]) -> None:
+        failed.extend(r.error for r in records if r is not None and r.status.value == "failed")
 
     started = time.perf_counter()
-    grade_items(tasks, jobs=jobs, total=len(tasks), exercise_set=exercise_set, on_record=on_record)
+    grade_items(tasks, jobs=jobs, total=len(tasks), exercise_set=exercise_set, on_records=on_records)
     elapsed = time.perf_counter() - started
     if failed:
         print(f"baseline: {len(failed)} failed, e.g. {failed[0]}", file=sys.stderr)

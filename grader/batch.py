@@ -65,7 +65,7 @@ SKIPPED_SUFFIXES = (".expect.json",)
 READ_CAP = max(DEFAULT_LIMITS.max_bytes, DEFAULT_LIMITS.max_python_bytes) + 1
 #: A ZIP file with more entries than this is refused (a class is hundreds, a term a few thousand).
 MAX_ZIP_ENTRIES = 100_000
-#: At most this many bytes are read from one ZIP file in all.
+#: A ZIP file whose entries (each counted up to READ_CAP) declare more bytes than this is read only up to it.
 MAX_ZIP_TOTAL_BYTES = 2 * 1024**3
 
 
@@ -93,7 +93,12 @@ class Entry:
     source: str
     submitted_at: float
     path_student: str
-    read: Callable[[], bytes] = field(repr=False, compare=False)
+    #: Where the bytes are: ``(file path, None)`` or ``(ZIP file path, member name)``.
+    location: tuple[str, str | None] = field(repr=False)
+
+    def read(self) -> bytes:
+        """The submission's bytes, at most :data:`READ_CAP` of them."""
+        return read_location(self.location)
 
 
 @dataclass
@@ -108,17 +113,24 @@ class Collection:
 
 @dataclass(frozen=True)
 class Task:
-    """One submission to grade, as sent to a worker (small and picklable)."""
+    """One submission to grade, as sent to a worker (small and picklable).
 
-    key: str
+    Either ``raw`` holds the bytes (and ``key`` their resume key) or ``location`` says
+    where the worker reads them; then the worker computes the key and skips the
+    submission when the key is already known (reading and hashing are work the workers
+    share, not the parent's).
+    """
+
+    key: str | None
     source: str
-    raw: bytes
+    raw: bytes | None
     submitted_at: float
     path_student: str
     exercise_set: str
     id_from_path: bool
     cold: bool = False
     results_dir: str | None = None
+    location: tuple[str, str | None] | None = None
 
 
 # -- collecting ---------------------------------------------------------------------------------
@@ -216,16 +228,37 @@ def _collect_dir(root: Path, exclude: list[Path]) -> Collection:
             except OSError as exc:
                 skipped.append(f"{relative}: cannot read: {exc.strerror or exc}")
                 continue
-            entries.append(Entry(relative, mtime, "", _file_reader(Path(item.path))))
+            entries.append(Entry(relative, mtime, "", (item.path, None)))
         stack.extend(reversed(subfolders))
     return Collection(str(root), _with_students(entries), skipped)
 
 
-def _file_reader(path: Path) -> Callable[[], bytes]:
-    def read() -> bytes:
+#: ZIP files this process reads from, by process id and path: a forked worker must never
+#: use its parent's handle, whose file position the two processes would share.
+_OPEN_ARCHIVES: dict[tuple[int, str], zipfile.ZipFile] = {}
+
+
+def read_location(location: tuple[str, str | None]) -> bytes:
+    """The bytes at ``location`` (a file, or a ZIP member), at most :data:`READ_CAP` of them.
+
+    Each process keeps the ZIP files it reads from open (one handle per process, so
+    workers never share a file position); :func:`close_archives` closes them.
+    """
+    path, member = location
+    if member is None:
         with open(path, "rb") as stream:
             return stream.read(READ_CAP)
-    return read
+    archive = _OPEN_ARCHIVES.get((os.getpid(), path))
+    if archive is None:
+        archive = _OPEN_ARCHIVES[os.getpid(), path] = zipfile.ZipFile(path)
+    with archive.open(member) as stream:
+        return stream.read(READ_CAP)
+
+
+def close_archives() -> None:
+    """Close the ZIP files this process opened to read submissions."""
+    for key in [k for k in _OPEN_ARCHIVES if k[0] == os.getpid()]:
+        _OPEN_ARCHIVES.pop(key).close()
 
 
 def _safe_zip_name(name: str) -> PurePosixPath | None:
@@ -251,7 +284,7 @@ def _collect_zip(path: Path) -> Collection:
         raise UsageProblem(f"{path}: {len(infos)} entries, more than the limit of {MAX_ZIP_ENTRIES}")
     entries: list[Entry] = []
     skipped: list[str] = []
-    budget = [MAX_ZIP_TOTAL_BYTES]
+    declared = 0
     for info in sorted(infos, key=lambda i: i.filename):
         if info.is_dir():
             continue
@@ -268,23 +301,17 @@ def _collect_zip(path: Path) -> Collection:
         if info.flag_bits & 0x1:
             skipped.append(f"{shown}: encrypted, skipped")
             continue
+        declared += min(info.file_size, READ_CAP)
+        if declared > MAX_ZIP_TOTAL_BYTES:
+            skipped.append(f"{shown} and the rest: the archive holds more than {MAX_ZIP_TOTAL_BYTES} bytes to read")
+            break
         try:
             stamp = time.mktime((*info.date_time, 0, 0, -1))
         except (OverflowError, ValueError):
             stamp = 0.0
-        entries.append(Entry(str(relative), stamp, "", _zip_reader(archive, info, budget)))
-    return Collection(str(path), _with_students(entries), skipped, archive.close)
-
-
-def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> Callable[[], bytes]:
-    def read() -> bytes:
-        if budget[0] <= 0:
-            raise OSError(f"the archive's entries add up to more than {MAX_ZIP_TOTAL_BYTES} bytes")
-        with archive.open(info) as stream:
-            data = stream.read(min(READ_CAP, budget[0]))
-        budget[0] -= len(data)
-        return data
-    return read
+        entries.append(Entry(str(relative), stamp, "", (str(path), info.filename)))
+    archive.close()  # entries are read again by whichever process grades them
+    return Collection(str(path), _with_students(entries), skipped)
 
 
 # -- records --------------------------------------------------------------------------------------
@@ -403,11 +430,23 @@ def _line(key: str, source: str, status: RecordStatus, submitted_at: float, resu
 # -- the worker side ------------------------------------------------------------------------------
 
 
+#: Resume keys a worker skips (this process's copy, set by :func:`_start_worker` or :func:`grade_items`).
+_KNOWN_KEYS: set[str] = set()
+
+
+def _start_worker(exercise_set: str, known: frozenset[str]) -> None:
+    """A pool's initializer: the keys to skip, and warm caches."""
+    _KNOWN_KEYS.clear()
+    _KNOWN_KEYS.update(known)
+    warm_caches(exercise_set)
+
+
 def warm_caches(exercise_set: str) -> None:
     """Compute the set's canonical answers and mistaken-model answers once, in this process.
 
-    A pool's initializer: every worker then grades from cached engine runs.  Failures
-    are ignored here; grading reports them per submission.
+    Run before forking the pool (and again, cheaply, in each worker): every worker then
+    grades from cached engine runs.  Failures are ignored here; grading reports them per
+    submission.
     """
     try:
         from grader.exercise_sets import load_named_set
@@ -430,21 +469,36 @@ def warm_caches(exercise_set: str) -> None:
         pass
 
 
-def grade_task(task: Task) -> Record:
+def grade_task(task: Task) -> Record | None:
     """Grade one submission; never raises: any exception becomes a ``failed`` record.
 
-    A result without a student id gets the one its path names (``meta.student_id_from``
+    ``None`` when the submission's key is known already (graded in an earlier run).  A
+    result without a student id gets the one its path names (``meta.student_id_from``
     says so).  With ``task.results_dir`` the whole result is written there, by the worker.
     """
     from grader import grading
 
+    raw, key = task.raw, task.key
+    if raw is None:
+        try:
+            raw = read_location(task.location) if task.location else b""
+        except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+            error = f"cannot read the submission: {exc}"
+            key = key or f"{task.exercise_set}:{task.path_student}:unread:{task.source}"
+            return Record(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error,
+                          _line(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
+    if key is None:
+        key = submission_key(raw, task.exercise_set, task.path_student)
+        if key in _KNOWN_KEYS:
+            return None
+        _KNOWN_KEYS.add(key)  # the same file twice in one run is graded once per worker
     try:
         if task.cold:
             from grader.solutions import cache_clear
 
             cache_clear()
         forced = task.path_student if task.id_from_path else None
-        result = grading.grade_bytes(task.raw, task.source, forced, task.exercise_set)
+        result = grading.grade_bytes(raw, task.source, forced, task.exercise_set)
         if not result.student_id:
             result = replace(result, student_id=task.path_student, meta={**result.meta, "student_id_from": "path"})
         status = RecordStatus.GRADED if result.readable else RecordStatus.UNREADABLE
@@ -460,13 +514,13 @@ def grade_task(task: Task) -> Record:
         where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
         at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
         error = f"grading failed: {type(exc).__name__}: {exc}{at}"
-    line = _line(task.key, task.source, status, task.submitted_at, data, error)
-    return Record(task.key, task.source, status, task.submitted_at, data, error, line)
+    line = _line(key, task.source, status, task.submitted_at, data, error)
+    return Record(key, task.source, status, task.submitted_at, data, error, line)
 
 
-def _grade_chunk(tasks: list[Task]) -> list[str]:
+def _grade_chunk(tasks: list[Task]) -> list[str | None]:
     # Lines, not records, travel back: one string pickles far cheaper than nested dicts.
-    return [grade_task(t).line or "" for t in tasks]
+    return [None if (record := grade_task(t)) is None else record.line for t in tasks]
 
 
 # -- the state file -------------------------------------------------------------------------------
@@ -580,28 +634,39 @@ def chunk_size(count: int, jobs: int) -> int:
 
 
 def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: str,
-                on_record: Callable[[Record], None]) -> None:
+                on_records: Callable[[list[Record | None]], None], known: Iterable[str] = ()) -> None:
     """Grade ``tasks`` with ``jobs`` worker processes (in this process when ``jobs`` is 1).
 
-    ``on_record`` is called in this process for every record as soon as its chunk is
-    done, in completion order.  Tasks are consumed lazily: at most a few chunks per
-    worker are in flight, so a large folder is never all in memory.
+    ``on_records`` is called in this process with the records of each chunk as soon as
+    it is done, in completion order; ``None`` stands for a submission skipped because
+    its key is in ``known``.  Tasks are consumed lazily: at most a few chunks per worker
+    are in flight, so a large folder is never all in memory.
 
     When a worker process dies (the pool breaks), every submission that was in flight
     becomes a suspect: suspects are graded again one at a time, alone in the pool, so
     the one that kills its worker again is known and becomes a ``failed`` record.
     """
-    if jobs <= 1:
-        for task in tasks:
-            on_record(grade_task(task))
-        return
-    chunks = _chunks(iter(tasks), chunk_size(total, jobs))
-    if mp.get_start_method() == "fork":
-        warm_caches(exercise_set)  # forked workers inherit the warm caches: computed once, not once per worker
+    known = frozenset(known)
+    _KNOWN_KEYS.clear()
+    _KNOWN_KEYS.update(known)
+    try:
+        if jobs <= 1:
+            for task in tasks:
+                on_records([grade_task(task)])
+            return
+        if mp.get_start_method() == "fork":
+            warm_caches(exercise_set)  # forked workers inherit the warm caches: computed once, not once per worker
+        _grade_in_pool(_chunks(iter(tasks), chunk_size(total, jobs)), jobs, exercise_set, known, on_records)
+    finally:
+        _KNOWN_KEYS.clear()
+
+
+def _grade_in_pool(chunks: Iterator[list[Task]], jobs: int, exercise_set: str, known: frozenset[str],
+                   on_records: Callable[[list[Record | None]], None]) -> None:
     suspects: deque[Task] = deque()
-    pool = _pool(jobs, exercise_set)
-    pending: dict[cf.Future[list[str]], list[Task]] = {}
-    alone: cf.Future[list[str]] | None = None
+    pool = _pool(jobs, exercise_set, known)
+    pending: dict[cf.Future[list[str | None]], list[Task]] = {}
+    alone: cf.Future[list[str | None]] | None = None
     try:
         while True:
             if suspects:
@@ -623,18 +688,17 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
                 except cf.process.BrokenProcessPool:
                     broken = True
                     if future is alone:  # graded alone and killed its worker: this one is guilty
-                        on_record(_died(chunk[0]))
+                        on_records([_died(chunk[0])])
                     else:
                         suspects.extend(chunk)
                     continue
-                for line in lines:
-                    on_record(Record.from_line(line))
+                on_records([None if line is None else Record.from_line(line) for line in lines])
             if broken:
                 for chunk in pending.values():
                     suspects.extend(chunk)
                 pending.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
-                pool = _pool(jobs, exercise_set)
+                pool = _pool(jobs, exercise_set, known)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -650,14 +714,16 @@ def _chunks(tasks: Iterator[Task], size: int) -> Iterator[list[Task]]:
         yield chunk
 
 
-def _pool(jobs: int, exercise_set: str) -> cf.ProcessPoolExecutor:
-    return cf.ProcessPoolExecutor(max_workers=jobs, initializer=warm_caches, initargs=(exercise_set,))
+def _pool(jobs: int, exercise_set: str, known: frozenset[str]) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(exercise_set, known))
 
 
 def _died(task: Task) -> Record:
     error = "grading failed: the worker process grading this submission died"
-    return Record(task.key, task.source, RecordStatus.FAILED, task.submitted_at, None, error,
-                  _line(task.key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
+    # Without its bytes the key is unknown: a failed record is graded again next time anyway.
+    key = task.key or f"{task.exercise_set}:{task.path_student}:died:{task.source}"
+    return Record(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error,
+                  _line(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
 
 
 def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[str], exercise_set: str = "week10",
@@ -683,40 +749,32 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
 
-        tasks: list[Task] = []
-        skipped_known = 0
-        seen: set[str] = set()
-        for entry in collection.entries:
-            try:
-                raw = entry.read()
-            except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as exc:
-                notes.append(f"{entry.source}: cannot read: {exc}")
-                continue
-            key = submission_key(raw, exercise_set, entry.path_student)
-            if key in done_keys or key in seen:
-                skipped_known += 1
-                continue
-            seen.add(key)
-            tasks.append(Task(key, entry.source, raw, entry.submitted_at, entry.path_student, exercise_set,
-                              id_from_path, results_dir=None if out_dir is None else str(out_dir)))
+        tasks = [Task(None, entry.source, None, entry.submitted_at, entry.path_student, exercise_set, id_from_path,
+                      results_dir=None if out_dir is None else str(out_dir), location=entry.location)
+                 for entry in collection.entries]
         new: list[Record] = []
+        skipped = [0]
         bar = Progress(len(tasks), progress_stream, enabled=progress)
         state.parent.mkdir(parents=True, exist_ok=True)
         with open(state, "a", encoding="utf-8") as log:
-            def on_record(record: Record) -> None:
-                log.write((record.line or "") + "\n")
-                log.flush()
-                new.append(record)
-                bar.advance()
+            def on_records(records: list[Record | None]) -> None:
+                for record in records:
+                    if record is None:
+                        skipped[0] += 1
+                    else:
+                        log.write((record.line or "") + "\n")
+                        new.append(record)
+                log.flush()  # once per chunk: a killed batch loses at most the chunk being written
+                bar.advance(len(records))
 
             try:
                 grade_items(tasks, jobs=jobs or default_jobs(), total=len(tasks), exercise_set=exercise_set,
-                            on_record=on_record)
+                            on_records=on_records, known=done_keys)
             finally:
                 bar.close()
-        return BatchOutcome(new, previous, skipped_known, notes)
+        return BatchOutcome(new, previous, skipped[0], notes)
     finally:
-        collection.close()
+        close_archives()
 
 
 def result_file_name(source: str) -> str:
