@@ -111,11 +111,22 @@ def _warm(app: Flask, services: Services) -> None:
 
 
 def _sandbox_probe() -> Any:
-    """``grader.sandbox``'s probe function, if that module exists and has one."""
+    """A function saying which sandbox tier Python answers run in (for ``/healthz``), or ``None``.
+
+    Only the tier is shown (``strict``, ``weak``, or ``None`` when Python answers would be
+    refused): the layers' details stay off an unauthenticated route.
+    """
     try:
         from grader import sandbox  # type: ignore[attr-defined]
     except ImportError:
         return None
+    default = getattr(sandbox, "default_sandbox", None)
+    if callable(default):
+        def tier() -> dict[str, Any]:
+            report = default().probe()
+            return {"tier": report.tier.value if report.tier else None, "requested": report.requested.value}
+
+        return tier
     for name in ("probe", "status", "available_layers"):
         probe = getattr(sandbox, name, None)
         if callable(probe):
