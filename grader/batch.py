@@ -415,8 +415,9 @@ class Record:
         return cls(doc["key"], doc["source"], RecordStatus(doc["status"]), float(doc["submitted_at"]),
                    doc.get("result"), doc.get("error"), line.rstrip("\n"))
 
-    @property
+    @functools.cached_property
     def grade_result(self) -> GradeResult | None:
+        """The result rebuilt from the slim dict (once; the batch does it while workers still grade)."""
         return None if self.result is None else result_from_slim(self.result)
 
 
@@ -764,6 +765,7 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
                     else:
                         log.write((record.line or "") + "\n")
                         new.append(record)
+                        _ = record.grade_result  # built now, while the workers grade, not all at the end
                 log.flush()  # once per chunk: a killed batch loses at most the chunk being written
                 bar.advance(len(records))
 
