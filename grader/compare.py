@@ -119,6 +119,14 @@ class Comparator:
         """True when ``given`` is the same answer as ``expected`` (used to recognise mistakes)."""
         return self.compare(expected, given, path="", show_expected=True).exact
 
+    def shows(self, mistaken: Any, expected: Any, given: Any) -> bool:
+        """True when ``given`` repeats what sets ``mistaken`` apart from ``expected``, whatever else it gets wrong.
+
+        For a whole value that is :meth:`same`; kinds made of items (rows, placed
+        events) look only at the items where the mistake departs from the expected answer.
+        """
+        return self.same(mistaken, given)
+
 
 # -- rows -------------------------------------------------------------------------------------------------
 
@@ -169,6 +177,19 @@ class RowsComparator(Comparator):
 
     def key(self, row: RowValue) -> tuple[Any, ...]:
         return tuple(_ROW_GETTERS[f](row) for f in self.key_fields)
+
+    def _values(self, rows: RowsValue) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+        return {self.key(r): tuple(_ROW_GETTERS[f](r) for f in self.value_fields) for _, r in rows.rows}
+
+    def shows(self, mistaken: RowsValue, expected: RowsValue, given: RowsValue) -> bool:
+        """Every key where the mistake's rows differ from the expected ones is given as the mistake has it."""
+        wrong, right, got = self._values(mistaken), self._values(expected), self._values(given)
+        differing = [k for k in dict.fromkeys([*wrong, *right]) if wrong.get(k) != right.get(k)]
+        return bool(differing) and all(
+            (k in got) == (k in wrong) and (k not in got or self._close(wrong[k], got[k])) for k in differing)
+
+    def _close(self, a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+        return all(self.tolerance.accepts(x, y) for x, y in zip(a, b, strict=True))
 
     def describe_key(self, row: RowValue) -> str:
         parts = []
@@ -585,6 +606,15 @@ class WindowsEventsComparator(Comparator):
             candidates = inside or candidates[:1]
         found = candidates[0].event_id if candidates else None
         return Placement(index, start, found, event.describe())
+
+    def shows(self, mistaken: WindowsEventsValue, expected: WindowsEventsValue, given: WindowsEventsValue) -> bool:
+        """Every event the mistake places differently (or adds, or leaves out) is placed as the mistake has it."""
+        def where(value: WindowsEventsValue) -> dict[str | None, Ticks]:
+            return {p.event_id: p.window_start for p in value.placements if p.event_id is not None}
+
+        wrong, right, got = where(mistaken), where(expected), where(given)
+        differing = [e for e in dict.fromkeys([*wrong, *right]) if wrong.get(e) != right.get(e)]
+        return bool(differing) and all(got.get(e) == wrong.get(e) for e in differing)
 
     def describe_event(self, event_id: str) -> str:
         event = self.context.event(event_id)

@@ -135,6 +135,17 @@ def matching(mistakes: tuple[KnownMistake, ...], comparator: Comparator, given: 
     return [m for m in mistakes if comparator.same(m.answer, given)]
 
 
+def showing(mistakes: tuple[KnownMistake, ...], comparator: Comparator, expected: Any,
+            given: Any) -> list[KnownMistake]:
+    """The known mistakes ``given`` repeats where they depart from ``expected``, even among other errors.
+
+    A superset of :func:`matching`: rows or placed events the mistake gets wrong are
+    wrong the same way in ``given``, whatever else ``given`` gets wrong.  Such a partial
+    match is diagnosed but earns no mistake credit.
+    """
+    return [m for m in mistakes if comparator.shows(m.answer, expected, given)]
+
+
 # -- the scene: which event and window tell the answers apart ------------------------------------------------
 
 
@@ -315,4 +326,4 @@ def value_text(value: Any) -> str:
 
 
 __all__ = ["EXPECTED_PLACEHOLDERS", "HIDDEN", "HIDDEN_TEMPLATE", "KnownMistake", "Scene", "known_mistakes", "matching",
-           "render", "scene_for", "value_text"]
+           "render", "scene_for", "showing", "value_text"]

@@ -27,13 +27,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from grader.compare import Comparator, CompareContext, Comparison, comparator_for
-from grader.diagnosis import KnownMistake, known_mistakes, matching
+from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
-from grader.exercise_sets import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, thaw
+from grader.exercise_sets import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, json_path, thaw
 from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
 from grader.solutions import solve
-from grader.submissions import Problem, validate_answers
+from grader.submissions import Problem, Severity, validate_answers
 from reference.timestamps import parse_duration
 
 NOT_ANSWERED = "not answered"
@@ -128,7 +128,21 @@ class SetPlan:
                 valid = False
             if not valid:
                 doubtful[exercise_id] = answer
-        return validate_answers(doubtful, self.schemas) if doubtful else ()
+        if not doubtful:
+            return ()
+        try:
+            return validate_answers(doubtful, self.schemas)
+        except ValueError:
+            # validate_answers sorts paths by their digits and int() refuses some
+            # Unicode digits ("²") in field names; check each exercise alone, and the one
+            # that trips it with the plain validator.
+            out: list[Problem] = []
+            for exercise_id, answer in doubtful.items():
+                try:
+                    out.extend(validate_answers({exercise_id: answer}, self.schemas))
+                except ValueError:
+                    out.extend(_plain_problems(exercise_id, answer, self.schemas[exercise_id]))
+            return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,18 @@ def _plan_cached(key: _SetKey) -> SetPlan:
         exercises.append(ExercisePlan(exercise, parts))
     schemas = {ex.id: ex.answer_json_schema() for ex in exercise_set.exercises}
     return SetPlan(exercise_set, tuple(exercises), schemas, {k: _fast_check(v) for k, v in schemas.items()})
+
+
+def _plain_problems(exercise_id: str, answer: Any, schema: Mapping[str, Any]) -> list[Problem]:
+    """Schema problems worded by jsonschema itself: the fallback when the friendly wording fails."""
+    out = []
+    for error in Draft202012Validator(schema).iter_errors(answer):
+        where = json_path(error.absolute_path)
+        path = f"answers.{exercise_id}" + (("" if where.startswith("[") else ".") + where if where else "")
+        unexpected = error.validator in ("additionalProperties", "unevaluatedProperties")
+        out.append(Problem(path, "unexpected_field" if unexpected else "invalid", error.message,
+                           Severity.WARNING if unexpected else Severity.ERROR))
+    return out
 
 
 def _fast_check(schema: Mapping[str, Any]) -> Any:
@@ -312,13 +338,16 @@ def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOut
     fraction = comparison.fraction
     notes: list[str] = []
     codes: list[str] = []
+    exact: list[KnownMistake] = []
     findings = list(comparison.findings)
     if not comparison.exact:
         # A recognised mistake's credit is a floor; an erratum's credit is the instructor's
         # decision for exactly the published value, so it replaces the comparator's share.
-        for mistake in matching(plan.mistakes, plan.comparator, given):
+        exact = matching(plan.mistakes, plan.comparator, given)
+        for mistake in showing(plan.mistakes, plan.comparator, plan.expected, given):
             codes.append(mistake.code)
-            fraction = max(fraction, mistake.credit)
+            if mistake in exact:  # the credit is for the mistake's answer, not for other errors besides it
+                fraction = max(fraction, mistake.credit)
             notes.append(mistake.message(plan.show_expected))
             findings.append(Finding(mistake.code, where, mistake.message(plan.show_expected)))
         fraction = _erratum(plan, given, fraction, notes, findings, where)
@@ -333,8 +362,10 @@ def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOut
         notes.append(f"Graded under {plan.profile}. Other engines differ at this boundary ({others}).")
     fraction = max(0.0, min(1.0, fraction))
     status = _status(comparison, fraction)
-    # A recognised mistake's feedback says what the comparator's findings say, and why.
-    messages = tuple(notes) if codes else tuple(f.message for f in comparison.findings) + tuple(notes)
+    # A recognised mistake's feedback says what the comparator's findings say, and why; when
+    # the answer has other errors besides, the comparator's findings are kept too.
+    whole = bool(exact)
+    messages = tuple(notes) if whole else tuple(f.message for f in comparison.findings) + tuple(notes)
     how = _engine_lines(plan, comparison) if not codes and fraction < 1 and plan.show_expected else ()
     result = PartResult(part.id, fraction * points, points, status, expected, value, messages + how,
                         tuple(findings), plan.show_expected)

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from grader.compare import CompareContext, comparator_for
-from grader.diagnosis import HIDDEN, KnownMistake, Scene, known_mistakes, matching, render, scene_for
+from grader.diagnosis import HIDDEN, KnownMistake, Scene, known_mistakes, matching, render, scene_for, showing
 from grader.exercise_sets import load_named_set, thaw
 from grader.scoring import plan_for
 from grader.solutions import solve, solve_part
@@ -169,3 +169,20 @@ def _t(ms: int) -> str:
     from reference.timestamps import format_time
 
     return format_time(ms)
+
+
+def test_mistake_among_other_errors_is_still_diagnosed_but_earns_no_credit(week10, plan):
+    """A rows answer with the mistake's wrong row plus another, unrelated error."""
+    for exercise, mistake, part_id in mistake_cases(week10):
+        p = part_plan(plan, exercise.id, part_id)
+        if p.part.compare_kind != "rows" or not mistake.runnable:
+            continue
+        wrong = solve_part(week10, exercise.id, part_id, model=mistake.model).value
+        canonical = solve(week10)[exercise.id][part_id].value
+        differing = [r for r in wrong if r not in canonical]
+        untouched = [r for r in wrong if r in canonical]
+        if not differing or not untouched:
+            continue
+        given = p.comparator.normalize([r for r in wrong if r is not untouched[0]])  # drop a right row too
+        assert mistake.code in [m.code for m in showing(p.mistakes, p.comparator, p.expected, given)]
+        assert mistake.code not in [m.code for m in matching(p.mistakes, p.comparator, given)]

@@ -137,3 +137,12 @@ def test_any_free_text_is_scored_by_the_rubric_without_raising(text):
     answers["ex5"]["options"][0]["explanation"] = text
     result = grade_answers(answers, WEEK10)
     check(result)
+
+
+def test_field_names_with_unicode_digits_are_warnings_not_a_crash():
+    """Found by the fuzzer: "²" is a digit to str.isdigit but not to int()."""
+    result = grade_bytes(json.dumps({"answers": {"ex1": {"0²0": None}, "ex6": {"rows": [{"x²": 1}]}}}).encode(),
+                         "a.json")
+    check(result)
+    assert any(w.startswith("answers.ex1") for w in result.warnings)
+    assert any(e.startswith("answers.ex6.rows[0]") for e in result.errors)
