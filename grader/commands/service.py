@@ -16,7 +16,7 @@ DB_HELP = "Store URL: sqlite:///PATH or postgresql://... (default: $STREAMGRADE_
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
 @click.option("--db", metavar="URL", help=DB_HELP)
 @click.option("--workers", type=int, metavar="N",
-              help="gunicorn worker processes (default: gunicorn.conf.py's, cores + 1).")
+              help="gunicorn worker processes (default: gunicorn.conf.py's, one per core, at least 2).")
 @click.option("--dev", is_flag=True, help="Flask's development server with the reloader instead of gunicorn.")
 def serve(host: str, port: int, db: str | None, workers: int | None, dev: bool) -> None:
     """Run the submission service (web page and JSON API) under gunicorn."""
