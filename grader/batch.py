@@ -128,6 +128,7 @@ class Task:
     path_student: str
     exercise_set: str
     id_from_path: bool
+    #: Clear the engine's and the grader's caches first (:func:`clear_grading_caches`).
     cold: bool = False
     results_dir: str | None = None
     location: tuple[str, str | None] | None = None
@@ -470,6 +471,21 @@ def warm_caches(exercise_set: str) -> None:
         pass
 
 
+def clear_grading_caches() -> None:
+    """Forget every cached engine run and grading plan in this process (a cold task's baseline).
+
+    Clears :mod:`grader.solutions`' caches and the grading plans (canonical answers and
+    remembered part results) that :mod:`grader.scoring` builds from them; the loaded
+    exercise set (YAML) stays.
+    """
+    from grader import scoring, solutions
+
+    solutions.cache_clear()
+    plans = getattr(scoring, "_plan_cached", None)  # no public way yet (see the bench's notes)
+    if plans is not None:
+        plans.cache_clear()
+
+
 def grade_task(task: Task) -> Record | None:
     """Grade one submission; never raises: any exception becomes a ``failed`` record.
 
@@ -495,9 +511,7 @@ def grade_task(task: Task) -> Record | None:
         _KNOWN_KEYS.add(key)  # the same file twice in one run is graded once per worker
     try:
         if task.cold:
-            from grader.solutions import cache_clear
-
-            cache_clear()
+            clear_grading_caches()
         forced = task.path_student if task.id_from_path else None
         result = grading.grade_bytes(raw, task.source, forced, task.exercise_set)
         if not result.student_id:
