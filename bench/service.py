@@ -9,11 +9,19 @@ nothing else).  The last line is one JSON object:
 
 The clients are closed-loop (each sends its next request when the previous answer
 arrives), so at saturation latency is ``clients / throughput`` by Little's law; they run
-in this process, on the same cores as the server.  The per-student rate limit is turned
-off for the run.  Until ``grader.grading.grade_bytes`` is implemented, the service runs
-with the test suite's stand-in grader (and says so); pass ``--grader`` to choose.
+in this process, on the same cores as the server.  ``--think-ms`` makes each client pause
+between requests (students do not resubmit back to back), which bounds the offered load
+at ``clients / think`` requests/s.  The per-student rate limit is turned off for the run.
 
-    python bench/service.py [--clients 50] [--seconds 10] [--workers N] [--db URL]
+Also printed: the CPU time per request of the server (master and workers, from /proc) and
+of the clients (this process), which bounds the throughput the machine can reach (at low
+load it includes the workers' idle polling, so read it at saturation); how evenly the
+clients were served (requests per client); and with ``--baseline`` the same load first
+against the test suite's stand-in grader, to separate the service's cost from grading.
+Until ``grader.grading.grade_bytes`` is implemented the stand-in is used (and named).
+
+    python bench/service.py [--clients 50] [--seconds 10] [--think-ms 0] [--baseline]
+                            [--workers N] [--db URL] [--grader module:function]
 """
 
 from __future__ import annotations
