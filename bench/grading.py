@@ -28,12 +28,15 @@ values in other accepted spellings (``10:05:00``, ``"7"``, ``At Least Once``), w
 must score the same and makes answers repeat less.
 
 CPU time per submission (workers' and this process's, from ``getrusage``) is printed
-too: on a shared machine it is steadier than the wall-clock rate.
+too: on a shared machine it is steadier than the wall-clock rate.  With ``--repeat N``
+the batch pass runs N times and the best is kept (the usual way to keep a shared
+machine's noise out of a throughput figure, as ``bench/engine.py`` does).
 
 Target (the issue): batch >= 1,000 submissions/s on 2 cores.  The last line printed is one
 JSON object: ``{"batch_sps", "baseline_sps", "submissions", "jobs"}``.
 
-    python bench/grading.py [--submissions 10000] [--jobs 2] [--seed 0] [--baseline-sample N] [--respell] [--profile]
+    python bench/grading.py [--submissions 10000] [--jobs 2] [--seed 0] [--baseline-sample N]
+                            [--repeat 1] [--respell] [--profile]
 """
 
 from __future__ import annotations
@@ -254,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", dest="exercise_set", default="week10")
     ap.add_argument("--baseline-sample", type=int, default=None,
                     help="submissions graded cold (default: 1%% of --submissions, at least 20)")
+    ap.add_argument("--repeat", type=int, default=1, help="run the batch pass N times and keep the best")
     ap.add_argument("--respell", action="store_true",
                     help="write half the values in other accepted spellings (answers repeat less; see respell)")
     ap.add_argument("--profile", action="store_true",
@@ -267,7 +271,10 @@ def main(argv: list[str] | None = None) -> int:
           f"({sum(len(r) for _, r in submissions) / len(submissions) / 1024:.1f} KiB each), "
           f"{os.cpu_count()} CPUs, jobs={args.jobs}")
 
-    seconds, summary, parent_cpu, worker_cpu = batch_pass(submissions, args.jobs, args.exercise_set)
+    runs = [batch_pass(submissions, args.jobs, args.exercise_set) for _ in range(max(1, args.repeat))]
+    if len(runs) > 1:
+        print("batch runs: " + ", ".join(f"{len(submissions) / r[0]:,.0f}/s" for r in runs) + " (the best is kept)")
+    seconds, summary, parent_cpu, worker_cpu = min(runs, key=lambda r: r[0])
     batch_sps = len(submissions) / seconds
     print(f"batch:    {len(submissions)} in {seconds:.2f}s = {batch_sps:,.0f} submissions/s "
           f"(mean {summary.mean if summary.mean is None else round(summary.mean, 1)}/{summary.max_score}, "
