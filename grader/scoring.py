@@ -191,6 +191,14 @@ def _fast_check(schema: Mapping[str, Any]) -> Any:
         return Draft202012Validator(schema).is_valid
 
 
+def cache_clear() -> None:
+    """Forget every grading plan (canonical answers in normal form, mistakes, remembered results).
+
+    The engine's own caches are :func:`grader.solutions.cache_clear`'s; a cold start clears both.
+    """
+    _plan_cached.cache_clear()
+
+
 def expected_visible(exercise_set: ExerciseSet, exercise: Exercise, part: Part) -> bool:
     """Whether students see the expected value of ``part``: the one place that decides it.
 
@@ -480,5 +488,16 @@ def _score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResul
                           diagnosis, tuple(o.result for o in outcomes))
 
 
-__all__ = ["NOT_ANSWERED", "ExercisePlan", "PartOutcome", "PartPlan", "SetPlan", "expected_visible", "field_value",
-           "plan_for", "score_exercise", "score_part"]
+__all__ = [
+    "NOT_ANSWERED",
+    "ExercisePlan",
+    "PartOutcome",
+    "PartPlan",
+    "SetPlan",
+    "cache_clear",
+    "expected_visible",
+    "field_value",
+    "plan_for",
+    "score_exercise",
+    "score_part",
+]
