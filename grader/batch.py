@@ -5,22 +5,29 @@ does the work; the command only parses flags and prints.
 
 - **Collecting** (:func:`collect`): ``.json``, ``.yaml``, ``.yml`` and ``.py`` files, found
   recursively; ``*.expect.json`` (fixtures of expected results), hidden files and folders
-  and macOS's ``__MACOSX`` are skipped.  A ZIP file is read in memory, never extracted:
-  entries whose names are absolute or climb out (``../evil.json``), symlinks, encrypted
-  entries and entries past the count or size caps are skipped with a note.  Each entry is
-  read up to the reader's size limit plus one byte, so a lying header or a zip bomb
-  cannot exhaust memory; the grader then refuses the oversized file with a message.
-- **Grading** (:func:`run_batch`, :func:`grade_items`): a process pool whose initializer
-  warms the canonical-answer caches once per worker; submissions travel in chunks so
-  the pool's overhead is paid per chunk, not per file.  Every submission is graded in
-  its own ``try``: an exception while grading one becomes a ``failed`` record and the
-  batch goes on; a worker that dies outright (the pool breaks) is replaced and its chunk
-  is retried one submission at a time, so only the guilty one fails.
-- **Resuming**: each finished submission is appended at once, as one JSON line, to the
-  state file (``<gradebook>.state.jsonl`` by default), so a killed batch loses nothing.
-  A rerun skips every submission whose key (content hash, exercise set and the student
-  its path names) is already there as ``graded`` or ``unreadable``; ``failed`` ones are
-  retried.  The gradebook and the summary are then built from all the state's records.
+  and macOS's ``__MACOSX`` are skipped, as are symbolic links that lead out of the
+  folder.  A ZIP file is never extracted: its members are read in memory by whichever
+  process grades them.  Members whose names are absolute or climb out (``../evil.json``),
+  symlinks and encrypted members are skipped with a note; an archive with too many
+  members is refused.  Every submission is read up to the reader's size limit plus one
+  byte, so a lying header or a zip bomb cannot exhaust memory; the grader then refuses
+  the oversized file with a message.
+- **Grading** (:func:`run_batch`, :func:`grade_items`): a process pool.  The canonical
+  answers are computed before the workers are forked (and by the pool's initializer
+  otherwise), so every worker grades from warm caches.  Submissions travel in chunks
+  (paths, not bytes: workers read and hash them), so the pool's overhead is paid per
+  chunk, and records come back as the state file's lines.  Every submission is graded
+  in its own ``try``: an exception while grading one becomes a ``failed`` record and the
+  batch goes on; when a worker dies outright (the pool breaks), the submissions in
+  flight are graded again one at a time in a new pool, so only the guilty one fails.
+- **Resuming**: finished submissions are appended, one JSON line each, to the state file
+  (``<gradebook>.state.jsonl`` by default) and flushed as each chunk finishes, so a
+  killed batch loses at most the chunk being written (a torn last line is ignored).  A
+  rerun skips every submission whose key (exercise set, the student its path names and
+  the SHA-256 of its content) is already there as ``graded`` or ``unreadable``;
+  ``failed`` ones are retried.  The gradebook and the summary are then built from all
+  the state's records.  The state keeps scores, statuses, diagnoses and finding codes
+  (:func:`slim_result`); ``results_dir`` receives each whole result.
 
 Whose submission is it?  The ``student_id`` written in the file, else (``.py`` files and
 files without one) the path: the first folder under the root (``alice/answers.json`` is
@@ -108,7 +115,10 @@ class Collection:
     root: str
     entries: list[Entry]
     skipped: list[str]
-    close: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    def close(self) -> None:
+        """Close the ZIP files :meth:`Entry.read` opened in this process."""
+        close_archives()
 
 
 @dataclass(frozen=True)
