@@ -7,11 +7,17 @@ runs under the mistaken models, see :mod:`grader.diagnosis`), the published valu
 an erratum applies, and the values other semantics profiles give.  It is built once per
 exercise set fingerprint (:func:`plan_for`), so grading one submission runs no engine.
 
-A part's fraction of its points is the comparator's, raised to:
-- the erratum's credit when the answer repeats the sheet's published value and the
-  exercise data acknowledges that value as wrong (an erratum): the student learned it
-  from the sheet.  Feedback says so, and why (unless expected values are hidden);
-- the mistake's credit when the answer is a recognised mistake with credit.
+A part's fraction of its points is the comparator's, then:
+- raised to a mistake's credit when the answer *is* that recognised mistake's answer; a
+  mistake shown among other errors (rows or placed events) is named, without credit;
+- replaced by the erratum's credit when the answer repeats the sheet's published value
+  and the exercise data acknowledges that value as wrong (an erratum): the student
+  learned it from the sheet, and the instructor decided what it is worth (``partial``,
+  ``full`` or ``none``).  Feedback says so, and why (unless expected values are hidden).
+
+Part and exercise results are remembered by the answer's ``repr`` for the plan's
+lifetime (grading is a pure function of the answer), so a class that repeats answers
+is graded at dictionary speed; free text is scored by the rubric every time it is new.
 """
 
 from __future__ import annotations
