@@ -427,3 +427,16 @@ def test_text_the_rubric_cannot_decide_needs_review(week10):
     part = part_result(result, "ex1", "why_event_time")
     assert part.status is Status.NEEDS_REVIEW and part.score == 0
     assert any("instructor will review" in line for line in part.feedback)
+
+
+def test_threads_grading_at_once_get_the_same_results_as_one_at_a_time():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader import scoring
+
+    scoring.cache_clear()  # the plan is built, and the memos filled, by the threads themselves
+    bodies = [(p.read_bytes(), p.name) for p in EXAMPLE_FILES] * 4
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda b: grade_bytes(*b).to_dict(), bodies))
+    alone = [grade_bytes(*b).to_dict() for b in bodies]
+    assert together == alone
