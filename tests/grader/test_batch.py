@@ -484,3 +484,64 @@ def test_result_from_dict_round_trips_what_gradebooks_need(fake):
     assert rebuilt.to_dict()["exercises"][0]["diagnosis"] == ["inclusive_window_end"]
     assert (rebuilt.student_id, rebuilt.score, rebuilt.max_score) == ("s1", 3, 10)
     assert [e.status for e in rebuilt.exercises] == [e.status for e in original.exercises]
+
+
+# -- with the real grader -------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "submissions" / "examples"
+
+
+def _real_grader_or_skip() -> None:
+    try:
+        grading.grade_bytes(b'{"answers": {}}', "probe.json", "probe", "week10")
+    except NotImplementedError:
+        pytest.skip("grader.grading is not implemented yet")
+
+
+def test_examples_batch_matches_their_expectations(tmp_path, capsys):
+    """Every JSON example graded in a batch gets the score and diagnoses its .expect.json declares."""
+    _real_grader_or_skip()
+    root = tmp_path / "class"
+    root.mkdir()
+    expected = {}
+    for example in sorted(EXAMPLES.glob("*.expect.json")):
+        submission = example.with_name(example.name.replace(".expect.json", ".json"))
+        if submission.is_file():
+            (root / submission.name).write_bytes(submission.read_bytes())
+            expected[json.loads(submission.read_text(encoding="utf-8"))["student_id"]] = json.loads(
+                example.read_text(encoding="utf-8"))
+    assert len(expected) >= 5
+    book = tmp_path / "grades.csv"
+    assert main(["batch", str(root), "--gradebook", str(book), "--jobs", "2"]) == 0
+    out, _ = capsys.readouterr()
+    rows = {r["student_id"]: r for r in read_csv(book)}
+    assert set(rows) == set(expected)
+    for student, expect in expected.items():
+        assert float(rows[student]["total"]) == pytest.approx(expect["score"]), student
+    codes = {code for expect in expected.values() for codes in expect.get("diagnosis", {}).values() for code in codes}
+    top = {line.split()[0] for line in out.split("Most common diagnoses (students)\n")[1].split("\n\n")[0].splitlines()}
+    assert top & codes
+
+
+def test_zip_batch_through_the_cli_with_the_real_grader(tmp_path, capsys):
+    _real_grader_or_skip()
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("export/alice/answers.json", (EXAMPLES / "correct.json").read_text(encoding="utf-8")
+                    .replace("example-correct", "alice"))
+        zf.writestr("export/bob/answers.json", '{"answers": {"ex3": ')
+        zf.writestr("../evil.json", "{}")
+    book = tmp_path / "grades.csv"
+    assert main(["batch", str(archive), "--gradebook", str(book), "--jobs", "2"]) == 0
+    out, _ = capsys.readouterr()
+    assert {r["student_id"]: r["total"] for r in read_csv(book)} == {"alice": "100", "bob": "0"}
+    assert "1 unreadable" in out and "../evil.json" in out
+
+
+def test_the_same_file_twice_in_one_folder_is_graded_once(fake, tmp_path):
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    for name in ("a.json", "copy.json"):
+        (root / "alice" / name).write_text(answers("alice", 2), encoding="utf-8")
+    outcome = run_batch(root, state_path=tmp_path / "s.jsonl", jobs=1, progress=False)
+    assert len(outcome.new) == 1 and outcome.skipped_known == 1

@@ -10,6 +10,7 @@ import io
 import json
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +205,20 @@ def test_real_grader_through_the_cli(capsys, tmp_path):
     doc = json.loads(out)
     assert doc["score"] == 0 and doc["max_score"] > 0
     assert all(e["status"] == "not_answered" for e in doc["exercises"])
+
+
+def test_correct_example_scores_full_marks_through_the_cli(capsys):
+    try:
+        grading.grade_bytes(b'{"answers": {}}', "probe.json", "probe", "week10")
+    except NotImplementedError:
+        pytest.skip("grader.grading is not implemented yet")
+    examples = Path(__file__).resolve().parents[2] / "submissions" / "examples"
+    code, out, err = run(capsys, "grade", "--format", "json", str(examples / "correct.json"))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["score"] == doc["max_score"] == 100
+    code, out, _ = run(capsys, "grade", "--format", "junit", str(examples / "correct.json"),
+                       str(examples / "window_end_inclusive.json"))
+    assert code == 0
+    suites = ET.fromstring(out.split("\n", 1)[1]).findall("testsuite")
+    assert len(suites) == 2 and suites[0].get("failures") == "0" and int(suites[1].get("failures")) > 0
