@@ -25,6 +25,7 @@ import pytest
 
 from grader.web.store import SubmissionState
 from tests.web.conftest import (
+    EXAMPLES,
     PYTHON_EXAMPLES,
     REAL_GRADER_SKIP,
     Service,
@@ -159,6 +160,25 @@ def test_oversize_is_413_and_malformed_is_400_with_the_message(service: Service)
     wrong_shape = _post(service, token, b'["not", "an", "object"]')
     assert wrong_shape.status == 400 and wrong_shape.json["errors"], wrong_shape.text
     assert wrong_shape.json["state"] == "rejected"
+
+
+def test_every_json_example_gets_its_declared_score_through_the_service(service: Service):
+    """``submissions/examples/*.json`` posted by one student each: the declared score, the
+    exercises that are not correct and the diagnosis, exactly as grading the file gives."""
+    examples = sorted(EXAMPLES.glob("*.json"))
+    examples = [p for p in examples if not p.name.endswith(".expect.json")]
+    if not examples:
+        pytest.skip("no JSON examples in submissions/examples yet")
+    for path in examples:
+        expect = json.loads(path.with_suffix(".expect.json").read_text())
+        _, token = service.new_student()
+        reply = _post(service, token, path.read_bytes())
+        assert reply.status == 201, (path.name, reply.text)
+        doc = reply.json
+        assert (doc["score"], doc["max_score"]) == (expect["score"], expect["max_score"]), path.name
+        assert [e["id"] for e in doc["exercises"] if e["status"] != "correct"] == expect["failing"], path.name
+        diagnosis = {e["id"]: list(e["diagnosis"]) for e in doc["exercises"] if e.get("diagnosis")}
+        assert diagnosis == expect["diagnosis"], path.name
 
 
 @pytest.mark.parametrize("path", PYTHON_EXAMPLE_FILES, ids=[p.stem for p in PYTHON_EXAMPLE_FILES])
