@@ -162,7 +162,7 @@ def plan_for(exercise_set: ExerciseSet) -> SetPlan:
     return _plan_cached(_SetKey(exercise_set.fingerprint, exercise_set))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=1024)
 def _plan_cached(key: _SetKey) -> SetPlan:
     exercise_set = key.exercise_set
     canonical = solve(exercise_set)

@@ -894,7 +894,7 @@ class _SetKey:
     exercise_set: ExerciseSet = field(compare=False, hash=False)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=1024)
 def _solve_cached(key: _SetKey) -> dict[str, dict[str, Canonical]]:
     s = key.exercise_set
     return {ex.id: {p.id: _canonical(s, ex.id, p.id) for p in ex.parts} for ex in s.exercises}

@@ -978,7 +978,9 @@ def _path(base: str, parts: Sequence[Any]) -> str:
 
 
 def _natural(text: str) -> list[Any]:
-    return [(0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk) for chunk in re.split(r"(\d+)", text) if chunk]
+    # ASCII digits only: int() refuses some Unicode "digits" (such as "²") that isdigit() accepts.
+    return [(0, int(chunk), "") if chunk.isascii() and chunk.isdigit() else (1, 0, chunk)
+            for chunk in re.split(r"([0-9]+)", text) if chunk]
 
 
 def _show(value: Any, limit: int = 60) -> str:
