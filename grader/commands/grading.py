@@ -163,7 +163,9 @@ def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_di
     results = outcome.results()
     try:
         book.parent.mkdir(parents=True, exist_ok=True)
-        book.write_text(render_gradebook(results, policy=policy), encoding="utf-8", newline="")
+        partial = book.with_name(book.name + ".partial")
+        partial.write_text(render_gradebook(results, policy=policy), encoding="utf-8", newline="")
+        os.replace(partial, book)  # a reader never sees half a gradebook
     except OSError as exc:
         raise UsageProblem(f"{gradebook}: cannot write the gradebook: {exc.strerror or exc}") from None
     failures = [f"{r.source}: {r.error}" for r in outcome.failed]
