@@ -491,9 +491,7 @@ def clear_grading_caches() -> None:
     from grader import scoring, solutions
 
     solutions.cache_clear()
-    plans = getattr(scoring, "_plan_cached", None)  # no public way yet (see the bench's notes)
-    if plans is not None:
-        plans.cache_clear()
+    scoring.cache_clear()
 
 
 def grade_task(task: Task) -> Record | None:
