@@ -122,6 +122,7 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
 
         return grade_python(bytes(raw), name, student_id)
     try:
+        chosen = for_student(student_id or sub.student_id, chosen)
         result = grade_submission(sub, chosen)
     except RecursionError:
         return unreadable(chosen.id, f"{name}: the answers are nested too deeply to grade", chosen.total_points)
@@ -132,6 +133,34 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     if student_id:
         result = replace(result, student_id=student_id)
     return result
+
+
+def for_student(student_id: str | None, base: ExerciseSet) -> ExerciseSet:
+    """The set ``student_id`` is graded against: their own variant when variants are on, else ``base``.
+
+    Variants are on when ``STREAMGRADE_VARIANTS=1`` (the CLI's ``--variants`` sets it, so
+    batch workers inherit it) or the set's ``variation.yaml`` says ``enabled: true``
+    (:func:`grader.variants.variants_enabled`).  The decision is cached per set and
+    setting, so the sheet's own grading pays nothing for it.
+    """
+    if not student_id or not variants_active(base):
+        return base
+    from grader.variants import exercise_set_for
+
+    return exercise_set_for(student_id, base, enabled=True)
+
+
+_VARIANTS_ON: dict[tuple[str, str], bool] = {}
+
+
+def variants_active(base: ExerciseSet) -> bool:
+    """Whether students of ``base`` are graded on their own variants now (see :func:`for_student`)."""
+    key = (base.fingerprint, os.environ.get("STREAMGRADE_VARIANTS", ""))
+    if key not in _VARIANTS_ON:
+        from grader.variants import variants_enabled
+
+        _VARIANTS_ON[key] = variants_enabled(base, environ={"STREAMGRADE_VARIANTS": key[1]})
+    return _VARIANTS_ON[key]
 
 
 def grade_file(path: str | os.PathLike[str]) -> GradeResult:
@@ -150,5 +179,5 @@ def _known_sets() -> tuple[str, ...]:
     return available_sets()
 
 
-__all__ = ["DEFAULT_SET", "GRADER_VERSION", "grade_answers", "grade_bytes", "grade_file", "grade_submission",
-           "load_set"]
+__all__ = ["DEFAULT_SET", "GRADER_VERSION", "for_student", "grade_answers", "grade_bytes", "grade_file",
+           "grade_submission", "load_set", "variants_active"]

@@ -88,8 +88,11 @@ def _write(text: str, output: str | None, color: bool) -> None:
 @click.option("--student", "student_id", metavar="ID", help="Student id (overrides the one in the file).")
 @click.option("--set", "exercise_set", default="week10", show_default=True, help="Exercise set to grade against.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when stdout is a terminal).")
+@click.option("--variants/--no-variants", default=None,
+              help="Grade each student against their own variant (default: STREAMGRADE_VARIANTS, else the set's "
+                   "variation.yaml).")
 def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str | None, exercise_set: str,
-          color: bool | None) -> None:
+          color: bool | None, variants: bool | None) -> None:
     """Grade submissions (JSON, YAML or Python; - reads stdin) and print the report.
 
     Exit status 0 when every file was graded, whatever the score; 2 when a file could not
@@ -98,6 +101,7 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
     from grader import grading
 
     _check_set(exercise_set)
+    _variants_setting(variants)
     if fmt == "gradescope" and len(files) > 1:
         raise click.UsageError("--format gradescope writes one results.json: give one FILE")
     if files.count("-") > 1:
@@ -141,9 +145,12 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
               help="Student id from the file (the path when it has none) or always from the path "
                    "(first folder, or the file's stem).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--variants/--no-variants", default=None,
+              help="Grade each student against their own variant (default: STREAMGRADE_VARIANTS, else the set's "
+                   "variation.yaml).")
 def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_dir: str | None, exercise_set: str,
           state_path: str | None, restart: bool, histogram: str | None, id_from: str,
-          progress: bool | None) -> None:
+          progress: bool | None, variants: bool | None) -> None:
     """Grade every submission in a folder or ZIP file in parallel; write the gradebook; print a summary.
 
     Resumable: finished submissions are recorded as they finish, and a rerun skips those
@@ -154,6 +161,7 @@ def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_di
     from grader.batch_summary import render_summary, summarize, write_histogram
 
     _check_set(exercise_set)
+    _variants_setting(variants)
     book = Path(gradebook)
     state = Path(state_path) if state_path else book.with_name(book.name + ".state.jsonl")
     image = Path(histogram) if histogram else book.with_name(book.stem + ".histogram.png")
@@ -176,9 +184,27 @@ def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_di
     except OSError as exc:
         raise UsageProblem(f"{image}: cannot write the histogram: {exc.strerror or exc}") from None
     click.echo(render_summary(summary, histogram_path=str(image), gradebook=str(book)), nl=False)
+    _report_copies(source, outcome.records, exercise_set)
     if failures:
         raise GraderError(f"{len(failures)} submission{'s' if len(failures) != 1 else ''} could not be graded "
                           "(listed above); run the same command again to retry them")
+
+
+def _variants_setting(flag: bool | None) -> None:
+    """``--variants``/``--no-variants`` become ``STREAMGRADE_VARIANTS``, which the batch's workers inherit."""
+    if flag is not None:
+        os.environ["STREAMGRADE_VARIANTS"] = "1" if flag else "0"
+
+
+def _report_copies(source: str, records: list, exercise_set: str) -> None:
+    """With variants on, name submissions whose answers fit another student's variant."""
+    from grader.batch_copies import find_copies, render_copies
+    from grader.grading import load_set, variants_active
+
+    base = load_set(exercise_set)
+    if not variants_active(base):
+        return
+    click.echo(render_copies(find_copies(source, records, base)), nl=False)
 
 
 def register(group: click.Group) -> None:
