@@ -1092,6 +1092,25 @@ def sheet_document(variant: Variant) -> dict[str, Any]:
     }
 
 
+def shared_sheet_document(s: ExerciseSet, student_id: str | None = None) -> dict[str, Any]:
+    """The set's own data context in the shape of :func:`sheet_document` (``seed`` is ``None``)."""
+    ctx = s.context
+    return {
+        "exercise_set": s.id,
+        "title": s.title,
+        "student_id": student_id,
+        "seed": None,
+        "reissue": 0,
+        "events": [_event_dict(e) for e in ctx.events],
+        "parameters": _parameters(ctx),
+        "scale": _scale(ctx.scale),
+        "sink": {"table": ctx.sink.table, "columns": [{"name": n, "type": t} for n, t in ctx.sink.columns],
+                 "primary_key": list(ctx.sink.primary_key)},
+        "exercises": [{"id": ex.id, "title": ex.title, "points": ex.points, "prompt": ex.prompt}
+                      for ex in s.exercises],
+    }
+
+
 def sheet_markdown(variant: Variant) -> str:
     """A student's sheet in the notation of the printed one (events table, data context, prompts)."""
     s = variant.exercise_set

@@ -248,6 +248,22 @@ def list_exercises() -> Response:
     return jsonify({"exercise_sets": [catalogue.public_set(i) for i in ids]})
 
 
+@api.get("/sheet")
+@operation(
+    "The caller's own sheet: the events and parameters they are graded on (their variant when variants are "
+    "on), prompts and points; never answers",
+    parameters=(_EXERCISE_SET_QUERY,),
+    responses={200: ("The sheet.", json_content(ref("Sheet"))), **errors(401, 404)},
+)
+def get_sheet() -> Response:
+    from grader.web.sheets import student_sheet
+
+    principal = require_principal()
+    svc = services()
+    base = svc.catalogue.exercise_set(request.args.get("exercise_set") or svc.settings.default_set)
+    return jsonify(student_sheet(base, principal.student_id))
+
+
 @api.get("/template")
 @operation(
     "A blank submission for a set: every field present, every value empty",

@@ -200,6 +200,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["exercise_sets"],
         "properties": {"exercise_sets": {"type": "array", "items": ref("ExerciseSet")}},
     },
+    "Sheet": {
+        "type": "object",
+        "required": ["exercise_set", "student_id", "seed", "events", "parameters", "exercises"],
+        "properties": {
+            "exercise_set": {"type": "string"}, "title": {"type": "string"}, "student_id": {"type": "string"},
+            "seed": {"type": ["integer", "null"]}, "reissue": {"type": "integer"},
+            "events": {"type": "array", "items": {"type": "object"}}, "parameters": {"type": "object"},
+            "scale": {"type": "object"}, "sink": {"type": "object"}, "late_event": {"type": "object"},
+            "exercises": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "Template": {
         "type": "object",
         "required": ["student_id", "exercise_set", "answers"],

@@ -283,9 +283,30 @@ def show_submission(submission_id: int) -> Response | tuple[str, int]:
     document = svc.submissions.document(found)
     timeline = None
     if found.exercise_set in svc.catalogue.set_ids():
-        timeline = svc.timelines.data_uri(svc.catalogue.exercise_set(found.exercise_set))
+        from grader.web.sheets import graded_set
+
+        base = svc.catalogue.exercise_set(found.exercise_set)
+        timeline = svc.timelines.data_uri(graded_set(base, found.student_id))
     return _render("submission.html", submission=document, timeline_svg_uri=timeline,
                    show_json=json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@pages.get("/sheet")
+@operation(
+    "The logged-in student's own sheet (their variant when variants are on)",
+    tag="page",
+    responses={200: ("The sheet.", HTML), 303: ("Not logged in: to the login form.", None), **html_errors(404)},
+    headers={303: _REDIRECT},
+)
+def show_sheet() -> Response | tuple[str, int]:
+    from grader.web.sheets import student_sheet
+
+    principal = page_principal()
+    if principal is None:
+        return redirect(url_for("pages.index"), code=303)
+    svc = services()
+    base = svc.catalogue.exercise_set(request.args.get("exercise_set") or svc.settings.default_set)
+    return _render("sheet.html", sheet=student_sheet(base, principal.student_id))
 
 
 @pages.get("/static/<path:filename>")

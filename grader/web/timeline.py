@@ -28,11 +28,13 @@ class Timelines:
 
     def data_uri(self, exercise_set: ExerciseSet) -> str | None:
         with self._lock:
-            if exercise_set.id in self._cache:
-                return self._cache[exercise_set.id]
+            if exercise_set.fingerprint in self._cache:  # a student's variant has its own fingerprint
+                return self._cache[exercise_set.fingerprint]
         uri = _draw(exercise_set)
         with self._lock:
-            self._cache[exercise_set.id] = uri
+            if len(self._cache) >= 1024:
+                self._cache.clear()
+            self._cache[exercise_set.fingerprint] = uri
         return uri
 
 

@@ -1,0 +1,29 @@
+"""A student's own sheet: the events and parameters they are graded on, never answers.
+
+With per-student variants on (``STREAMGRADE_VARIANTS=1`` or the set's
+``variation.yaml``), each student sees and is graded on their own variant; otherwise
+everyone sees the set's own data context.  Both come back in the same shape
+(:func:`grader.variants.sheet_document`), ``seed`` being ``None`` for the shared sheet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.exercise_sets import ExerciseSet
+from grader.grading import for_student, variants_active
+from grader.variants import shared_sheet_document, sheet_document, variant_of_student
+
+
+def student_sheet(base: ExerciseSet, student_id: str) -> dict[str, Any]:
+    """The sheet ``student_id`` works on for ``base``."""
+    if variants_active(base):
+        variant = variant_of_student(student_id, base, enabled=True)
+        if variant is not None:
+            return sheet_document(variant)
+    return shared_sheet_document(base, student_id)
+
+
+def graded_set(base: ExerciseSet, student_id: str | None) -> ExerciseSet:
+    """The set ``student_id``'s submissions are graded on (their variant, or ``base``): for timelines."""
+    return for_student(student_id, base)
