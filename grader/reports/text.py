@@ -99,8 +99,12 @@ def score_text(score: float, max_score: float) -> str:
 def exercise_lines(exercise: ExerciseResult, *, color: bool = False, indent: str = "    ") -> list[str]:
     """The body under an exercise's heading: feedback, diagnosis, settlement and its parts."""
     lines: list[str] = []
+    # The exercise's feedback repeats its parts' (as "item" or "field: item"); the parts print
+    # their own below, so only what belongs to the exercise alone is printed here.
+    said = {item for p in exercise.parts for item in p.feedback}
     for item in exercise.feedback:
-        lines.extend(_indented(item, indent, "- "))
+        if item not in said and item.partition(": ")[2] not in said:
+            lines.extend(_indented(item, indent, "- "))
     if exercise.diagnosis:
         lines.append(f"{indent}{_style('diagnosis:', 'cyan', color)} {clean(', '.join(exercise.diagnosis))}")
     if exercise.settlement is not None:

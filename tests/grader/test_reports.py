@@ -254,3 +254,17 @@ def test_gradebook_columns_can_be_fixed_and_skip_results_without_student():
 def test_gradebook_cells_cannot_become_spreadsheet_formulas():
     rows = _read_csv(render_gradebook([sample_result('=HYPERLINK("http://x","y")'), sample_result("a,b\n\"c")]))
     assert {r["student_id"] for r in rows} == {"'=HYPERLINK(\"http://x\",\"y\")", "a,b\n\"c"}
+
+
+def test_text_report_prints_a_parts_feedback_once():
+    from pathlib import Path
+
+    from grader.grading import grade_file
+
+    example = Path(__file__).resolve().parents[2] / "submissions" / "examples" / "window_end_inclusive.json"
+    result = grade_file(example)
+    text = render(result, "text")
+    part_items = [item for ex in result.exercises for p in ex.parts for item in p.feedback]
+    assert part_items, "the example must have part feedback for this test to mean anything"
+    for item in part_items:
+        assert text.count(item.split("\n")[0]) == 1, item
