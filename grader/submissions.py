@@ -52,6 +52,7 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.validators import Draft202012Validator, validator_for
 
 from grader.errors import SubmissionUnreadable
+from grader.sorting import natural_key
 
 try:  # libyaml's parser when the wheel has it: faster, and iterative like the pure one
     from yaml.cyaml import CParser as _Parser
@@ -732,7 +733,7 @@ def validate_answers(answers: Mapping[str, Any], schemas: Mapping[str, Mapping[s
         for error in validator.iter_errors(answer):
             problems.extend(_translate(error, path, [], schema))
     unique = dict.fromkeys(problems)
-    return tuple(sorted(unique, key=lambda p: _natural(p.path)))
+    return tuple(sorted(unique, key=lambda p: natural_key(p.path)))
 
 
 def _translate(error: ValidationError, base: str, prefix: list[Any], root: Mapping[str, Any]) -> list[Problem]:
@@ -975,12 +976,6 @@ def _path(base: str, parts: Sequence[Any]) -> str:
     for part in parts:
         path = _join(path, part)
     return path
-
-
-def _natural(text: str) -> list[Any]:
-    # ASCII digits only: int() refuses some Unicode "digits" (such as "²") that isdigit() accepts.
-    return [(0, int(chunk), "") if chunk.isascii() and chunk.isdigit() else (1, 0, chunk)
-            for chunk in re.split(r"([0-9]+)", text) if chunk]
 
 
 def _show(value: Any, limit: int = 60) -> str:

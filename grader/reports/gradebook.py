@@ -17,11 +17,11 @@ from __future__ import annotations
 import csv
 import enum
 import io
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from grader.results import GradeResult, round_score
+from grader.sorting import natural_key
 
 FIXED_COLUMNS = ("student_id", "exercise_set", "total", "max")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -58,7 +58,7 @@ def gradebook_rows(results: Iterable[GradeResult], *, policy: Policy | str = Pol
     chosen = select_results(results, policy)
     if exercise_ids is None:
         seen = dict.fromkeys(e.id for r in results for e in r.exercises)
-        exercise_ids = sorted(seen, key=_natural)
+        exercise_ids = sorted(seen, key=natural_key)
     columns = [*FIXED_COLUMNS, *exercise_ids]
     rows = []
     for result in chosen:
@@ -78,15 +78,12 @@ def render_gradebook(results: Iterable[GradeResult], *, policy: Policy | str = P
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: _cell(value) for key, value in row.items()})
+        writer.writerow({key: spreadsheet_cell(value) for key, value in row.items()})
     return out.getvalue()
 
 
-def _cell(value: Any) -> Any:
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula (``=``, ``+``, ``-``, ``@`` first get a ``'``)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
-    return value
-
-
-def _natural(text: str) -> list[Any]:
-    return [(0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk) for chunk in re.split(r"(\d+)", text) if chunk]
+    return "" if value is None else value

@@ -15,13 +15,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+from grader.reports.gradebook import spreadsheet_cell
 
 
 def gradebook_csv(exercise_ids: Sequence[str], rows: Iterable[tuple[int, str, str, dict[str, Any]]],
@@ -41,5 +35,5 @@ def gradebook_csv(exercise_ids: Sequence[str], rows: Iterable[tuple[int, str, st
     seen = {student_id for student_id, _ in lines}
     lines.extend((s, [None] * (len(exercise_ids) + 5)) for s in set(roster_students) - seen)
     for student_id, cells in sorted(lines, key=lambda line: line[0]):
-        writer.writerow([_cell(student_id), *(_cell(c) for c in cells)])
+        writer.writerow([spreadsheet_cell(student_id), *(spreadsheet_cell(c) for c in cells)])
     return out.getvalue()
