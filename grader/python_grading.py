@@ -14,8 +14,10 @@ The flow of :func:`grade_python`:
    late events arriving exactly when the watermark reaches ``end + L``, replayed event
    ids, empty streams); every expected value comes from the engine (:class:`Binding`
    subclasses are the one place that binds a function to its engine call);
-2. one sandboxed process runs every call (a process that dies is rerun without the
-   function that killed it, which is then reported with the input it died on);
+2. one sandboxed process runs every call, started before the suite is built and sent the
+   calls in batches as they are built, so that it runs them meanwhile (a process that
+   dies is rerun without the function that killed it, which is then reported with the
+   input it died on);
 3. outputs are checked outside the sandbox, types first, then values;
 4. for each wrong function the failing input is shrunk (delta debugging over events or
    writes, plus simpler parameters), each round's candidates batched into one sandboxed
@@ -31,6 +33,7 @@ import functools
 import random
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -695,7 +698,8 @@ class Upsert(Binding):
                     raise TypeProblem(f"after write {step + 1} the table has the key {_shown(key)}; expected "
                                       "(window_start, user_id), a (datetime, str) tuple")
                 amount = stored.get("sum_amount") if isinstance(stored, dict) else stored
-                table[(_ticks(key[0]), key[1])] = _amount(amount, f"table[{_shown(key)}]")
+                table[(_ticks(key[0]), key[1])] = (amount if type(amount) is Decimal
+                                                   else _amount(amount, f"table[{_shown(key)}]"))
             tables.append(table)
         return tables
 
@@ -919,15 +923,52 @@ class Suite:
         return tuple(c for c in self.cases if c.function == function)
 
 
-@functools.lru_cache(maxsize=2)
-def build_suite(exercise: PythonExercise, seed: int) -> Suite:
+#: Hidden streams per batch handed to ``on_cases`` while a suite is built.
+STREAMS_PER_BATCH = 10
+
+_suites: dict[tuple[PythonExercise, int], Suite] = {}
+_suites_lock = threading.Lock()
+_SUITES_KEPT = 2
+
+
+def build_suite(exercise: PythonExercise, seed: int,
+                on_cases: Callable[[Sequence[Case]], None] | None = None) -> Suite:
     """The sheet's cases and the hidden ones, each with the engine's answer.
+
+    ``on_cases`` receives the cases in order, in batches as they are built (the sheet's,
+    then every :data:`STREAMS_PER_BATCH` hidden streams'; all at once for a cached
+    suite), so that a sandboxed process can run them while the rest is built.
 
     Cached for the last seeds only: batch grading reuses one seed, while a fresh seed per
     submission gains nothing from a cache, and a big one makes every full garbage
     collection of the process slower (about 8 ms per cached suite here)."""
+    key = (exercise, seed)  # an exercise compares by identity
+    with _suites_lock:
+        suite = _suites.pop(key, None)
+        if suite is not None:
+            _suites[key] = suite  # the most recently used last
+    if suite is None:
+        suite = _build_suite(exercise, seed, on_cases)
+        with _suites_lock:
+            _suites.pop(key, None)
+            _suites[key] = suite
+            while len(_suites) > _SUITES_KEPT:
+                del _suites[next(iter(_suites))]
+    elif on_cases is not None:
+        on_cases(suite.cases)
+    return suite
+
+
+def _build_suite(exercise: PythonExercise, seed: int, on_cases: Callable[[Sequence[Case]], None] | None) -> Suite:
     b = bindings(exercise.profile)
     cases: list[Case] = []
+    handed = 0
+
+    def hand_over() -> None:
+        nonlocal handed
+        if on_cases is not None and handed < len(cases):
+            on_cases(cases[handed:])
+            handed = len(cases)
 
     def add(function: str, inp: Any, visible: bool = False) -> None:
         prefix = "s" if visible else "h"
@@ -942,11 +983,14 @@ def build_suite(exercise: PythonExercise, seed: int) -> Suite:
         add("is_late", inp, True)
     add("window_aggregate", sheet, True)
     add("upsert", _sheet_writes(b["window_aggregate"], sheet), True)
+    hand_over()
 
     gen = StreamGenerator(exercise.hidden, seed)
     spec = exercise.hidden
     aggregate = b["window_aggregate"]
-    for _ in range(spec.streams):
+    for n in range(spec.streams):
+        if n and n % STREAMS_PER_BATCH == 0:
+            hand_over()
         _, stream, unit = gen.stream()
         result = run_engine(stream.events, aggregate.config(stream.params))  # one run: rows and sink writes
         rows = {(r.window_start, r.user_id): r.sum_amount for r in result.final_rows()}
@@ -957,6 +1001,7 @@ def build_suite(exercise: PythonExercise, seed: int) -> Suite:
             add("is_late", inp)
         if gen.rng.random() < spec.upsert_share:
             add("upsert", _writes(_sink_writes(result), gen.rng, spec.upsert_max_writes))
+    hand_over()
     return Suite(seed, spec.streams, tuple(cases))
 
 
@@ -1119,17 +1164,19 @@ def _calls(cases: Iterable[Case], b: Mapping[str, Binding]) -> list[Call]:
 
 def _run_suite(box: Sandbox, exercise: PythonExercise, source: bytes, display: str, cases: Sequence[Case],
                b: Mapping[str, Binding], reports: dict[str, FunctionReport], runs: _Runs,
-               started: PendingRun | None = None) -> None:
+               started: PendingRun | None = None, sent: Sequence[Call] = ()) -> None:
     """Run every case; a process that dies is rerun without the function it died in.
 
     ``started``: a process already started on the submission (it imported the file while
-    the suite was being built); it takes the first batch."""
+    the suite was being built); it takes the first batch.  ``sent``: the calls already
+    sent to it, the first of that batch."""
     pending = [c for c in cases if c.function in reports]
     while pending:
-        calls = _calls(pending, b)
         if started is not None:
+            calls = list(sent) + _calls(pending[len(sent):], b)
             run, started = box.finish(started, calls), None
         else:
+            calls = _calls(pending, b)
             run = box.run(source, display, calls, forbidden_imports=exercise.forbidden_imports,
                           call_timeout_s=exercise.call_timeout_s)
         runs.runs.append(run)
@@ -1349,19 +1396,27 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     display = _safe_display_name(source_name, exercise.display_name)
     b = bindings(exercise.profile)
 
-    # The sandboxed process starts and imports the file while the suite is built.
+    # The sandboxed process starts and imports the file while the suite is built, and
+    # runs each batch of calls as soon as it is built (the cases' order is kept).
     process = box.start(source, display, forbidden_imports=exercise.forbidden_imports,
                         call_timeout_s=exercise.call_timeout_s)
+    reports = {f.name: FunctionReport(f.name) for f in exercise.functions}
+    sent: list[Call] = []
+
+    def stream(cases: Sequence[Case]) -> None:
+        calls = _calls([c for c in cases if c.function in reports], b)
+        process.send(calls)
+        sent.extend(calls)
+
     suite_started = time.perf_counter()
     try:
-        suite = build_suite(exercise, seed)
+        suite = build_suite(exercise, seed, stream)
     except BaseException:
         process.cancel()
         raise
     suite_s = time.perf_counter() - suite_started
-    reports = {f.name: FunctionReport(f.name) for f in exercise.functions}
     runs = _Runs()
-    _run_suite(box, exercise, source, display, suite.cases, b, reports, runs, started=process)
+    _run_suite(box, exercise, source, display, suite.cases, b, reports, runs, started=process, sent=sent)
     sandbox_s = runs.seconds
     shrink_started = time.perf_counter()
     if runs.import_problem is None:

@@ -29,7 +29,8 @@ Usage::
 
     pending = box.start(source, "solution.py")   # the process starts and imports the file
     calls = build_many_calls()                   # ... while the caller prepares the calls
-    run = box.finish(pending, calls)
+    pending.send(calls[:300])                    # (optional) it runs these meanwhile
+    run = box.finish(pending, calls)             # all the calls: those sent first, in order
 """
 
 from __future__ import annotations

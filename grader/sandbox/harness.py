@@ -10,12 +10,14 @@ runs at import.
 Protocol (``grader.sandbox.runner`` is the other side):
 
 * argv: ``--result-fd N --progress-fd M``.
-* stdin: two frames (8-byte big-endian length, then ``marshal`` data: trusted, so marshal
+* stdin: frames (8-byte big-endian length, then ``marshal`` data: trusted, so marshal
   is fine in this direction; the way back is JSON).  First the configuration, sent as
   the process starts: the submission's path and display name, the seccomp program,
-  Landlock paths, forbidden imports, time budgets.  Then, once the grader has built
-  them (the harness confines itself and imports the submission meanwhile), the calls
-  ``[{"id", "function", "args", "fold"}]``.  Never an expected answer.
+  Landlock paths, forbidden imports, time budgets.  Then batches of calls
+  ``[{"id", "function", "args", "fold"}]``, sent as the grader builds them (the harness
+  confines itself and imports the submission meanwhile, then runs each batch as it
+  arrives), and a ``None`` frame (or end of input) after the last batch.  Never an
+  expected answer.
 * fd N: ONE JSON document with the raw outputs, keyed by exactly the call ids received.
   Scoring happens outside; a submission that writes here itself only garbles its own
   result (the grader then rejects the document); it cannot score anything it did not
@@ -178,6 +180,33 @@ def decode(data):
             if tag == "$obj":
                 return Opaque(data["$obj"], data.get("repr", ""))
     return {k: decode(v) for k, v in data.items()}
+
+
+def decode_object(data):
+    """:func:`decode` as a ``json.loads`` ``object_hook``: the parser calls it on every
+    object, innermost first, so a document is decoded while it is parsed (the grader's
+    side; the same values and types as :func:`decode` of the parsed document)."""
+    if len(data) == 1 or (len(data) == 2 and "$obj" in data):
+        tag = next(iter(data))
+        if tag[:1] == "$":
+            raw = data[tag]
+            if tag == "$dt":
+                return _DT.fromisoformat(raw)
+            if tag == "$dec":
+                return _DEC(raw)
+            if tag == "$tuple":
+                return tuple(raw)
+            if tag == "$map":
+                return {_hashable(k): v for k, v in raw}
+            if tag == "$float":
+                return float(raw)
+            if tag == "$date":
+                return _DATE.fromisoformat(raw)
+            if tag == "$set":
+                return {_hashable(v) for v in raw}
+            if tag == "$obj":
+                return Opaque(data["$obj"], data.get("repr", ""))
+    return data
 
 
 def _hashable(value):
@@ -547,27 +576,42 @@ class Harness:
         return found
 
     def run_calls(self, calls) -> dict:
-        names = sorted({c["function"] for c in calls})
-        functions = self.functions(names)
-        results: dict = {}
-        stopped: dict = {}  # function -> why its remaining calls are skipped
-        total = [MAX_NODES_TOTAL]
-        cpu_exhausted = False
+        """Run one list of calls from a fresh start; ``{"functions", "results"}``."""
+        self.begin_calls()
+        self.run_batch(calls)
+        return self.calls_report()
+
+    def begin_calls(self) -> None:
+        self.found: dict = {}  # function -> "function", "missing" or "not callable: T"
+        self.results: dict = {}
+        self.stopped: dict = {}  # function -> why its remaining calls are skipped
+        self.total = [MAX_NODES_TOTAL]
+        self.cpu_exhausted = False
+
+    def run_batch(self, calls) -> None:
+        """Run one batch; what stops calls (a timeout, the CPU limit, the size budget)
+        carries over to the batches after it, as if they were one list."""
+        new = sorted({c["function"] for c in calls} - self.found.keys())
+        if new:
+            self.found.update(self.functions(new))
+        functions, results, stopped, total = self.found, self.results, self.stopped, self.total
         for call in calls:
             cid, name = call["id"], call["function"]
             if functions.get(name) != "function":
                 results[cid] = {"status": "not_defined"}
                 continue
-            if cpu_exhausted or name in stopped:
-                results[cid] = {"status": "skipped", "reason": "cpu" if cpu_exhausted else stopped[name]}
+            if self.cpu_exhausted or name in stopped:
+                results[cid] = {"status": "skipped", "reason": "cpu" if self.cpu_exhausted else stopped[name]}
                 continue
             self.progress(cid)
             results[cid] = outcome = self._call(self.module.__dict__[name], call, total)
             if outcome["status"] == "cpu":
-                cpu_exhausted = True
+                self.cpu_exhausted = True
             elif outcome["status"] in ("timeout", "too_large_total"):
                 stopped[name] = outcome["status"]
-        return {"functions": functions, "results": results}
+
+    def calls_report(self) -> dict:
+        return {"functions": self.found, "results": self.results}
 
     def _call(self, fn, call, total) -> dict:
         try:
@@ -761,9 +805,14 @@ def main(argv=None) -> None:
     harness.progress("+loaded")
     document = {"import": imported}
     if imported["ok"]:
-        calls = read_frame(0)
+        harness.begin_calls()
+        while True:
+            calls = read_frame(0)
+            if calls is None:  # the end marker, or the end of input
+                break
+            harness.run_batch(calls)
         os.close(0)
-        document.update(harness.run_calls(calls or []))
+        document.update(harness.calls_report())
     harness.write_document(document)
     os._exit(0)
 

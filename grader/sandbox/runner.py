@@ -1,6 +1,7 @@
 """Running the harness on one submission: the command line of every layer, the pipes, the clock.
 
-One submission, one fresh process, all its calls batched.  The chain, outermost first
+One submission, one fresh process, all its calls batched (streamed to it in frames, so
+that it runs the first while the grader still builds the rest).  The chain, outermost first
 (each program ``exec``s the next, so the process the grader watches is one pid):
 
     [sh: join the slot's pooled cgroups]      root, only where cgroups are writable
@@ -8,7 +9,8 @@ One submission, one fresh process, all its calls batched.  The chain, outermost 
     prlimit: CPU, address space, threads, file size, open files, no core
     bwrap: new user/pid/net/ipc/uts/mount namespaces, read-only /usr (+ the interpreter's
            prefix), a size-capped /tmp, the harness and the submission as read-only files
-    python -I -S -B harness.py         seccomp and Landlock installed before the submission
+    python -I -S -B harness.pyc        seccomp and Landlock installed before the submission
+                                       (compiled once by that interpreter; .py if it cannot)
 
 Grader side: a wall clock, caps on stdout, stderr, the result and progress pipes, and a
 minimal environment.  The harness and the submission enter as memfds
@@ -46,8 +48,9 @@ from grader.sandbox.settings import SandboxSettings, Tier
 from grader.sandbox.slots import CgroupPool, Slot, SlotPool
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
-SANDBOX_HARNESS = "/sandbox/harness.py"
-SANDBOX_SUBMISSION = "/sandbox/submission.py"
+SANDBOX_DIR = "/sandbox"
+SANDBOX_HARNESS = f"{SANDBOX_DIR}/harness.py"
+SANDBOX_SUBMISSION = f"{SANDBOX_DIR}/submission.py"
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 
 #: Call statuses the harness may report; anything else marks the document as forged.
@@ -55,6 +58,10 @@ CALL_STATUSES = frozenset({
     "ok", "raised", "timeout", "memory", "cpu", "not_defined", "skipped", "too_large",
     "too_large_total", "bad_fold_return",
 })
+
+
+#: The types of the details an outcome may carry (``error`` is a str); anything else is forged.
+_DETAIL_TYPES = {"limit_s": (float, int), "reason": (str,), "step": (int,)}
 
 
 class SandboxFailure(RuntimeError):
@@ -253,7 +260,8 @@ def cgroup_prefix(slot: Slot) -> list[str]:
 
 
 def strict_command(settings: SandboxSettings, slot: Slot, interpreter: Interpreter, harness_fd: int,
-                   submission_fd: int, result_fd: int, progress_fd: int) -> list[str]:
+                   submission_fd: int, result_fd: int, progress_fd: int,
+                   harness_path: str = SANDBOX_HARNESS) -> list[str]:
     bwrap = [
         shutil.which(settings.bwrap) or settings.bwrap,
         "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
@@ -265,12 +273,12 @@ def strict_command(settings: SandboxSettings, slot: Slot, interpreter: Interpret
     bwrap += [
         "--dev", "/dev", "--remount-ro", "/dev",
         "--size", str(settings.tmp_bytes), "--tmpfs", "/tmp",
-        "--perms", "0444", "--ro-bind-data", str(harness_fd), SANDBOX_HARNESS,
+        "--perms", "0444", "--ro-bind-data", str(harness_fd), harness_path,
         "--perms", "0444", "--ro-bind-data", str(submission_fd), SANDBOX_SUBMISSION,
         "--remount-ro", "/", "--chdir", "/tmp",
         "--setenv", "LC_ALL", "C.UTF-8", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
         "--",
-        interpreter.path, "-I", "-S", "-B", SANDBOX_HARNESS,
+        interpreter.path, "-I", "-S", "-B", harness_path,
         "--result-fd", str(result_fd), "--progress-fd", str(progress_fd),
     ]
     prlimit = [shutil.which(settings.prlimit) or settings.prlimit, *limit_args(settings), "--"]
@@ -326,10 +334,47 @@ def harness_source() -> bytes:
     return _HARNESS_SOURCE
 
 
+_COMPILE_HARNESS = (
+    "import importlib.util, marshal, sys\n"
+    "code = compile(sys.stdin.buffer.read(), sys.argv[1], 'exec', dont_inherit=True)\n"
+    "sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code))\n"
+)
+
+
+@lru_cache(maxsize=8)
+def compiled_harness(interpreter_path: str) -> bytes | None:
+    """The harness as a ``.pyc`` compiled by the sandbox's own interpreter, which runs it
+    directly: every sandboxed start then skips compiling the harness (about 8 ms here).
+    None when that interpreter cannot produce one (the source is used then)."""
+    try:
+        out = subprocess.run([interpreter_path, "-I", "-S", "-B", "-c", _COMPILE_HARNESS, SANDBOX_HARNESS],
+                             input=harness_source(), capture_output=True, timeout=30, env=MINIMAL_ENV)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout if out.returncode == 0 and len(out.stdout) > 16 else None
+
+
+def harness_program(interpreter: Interpreter) -> tuple[str, bytes]:
+    """(file name, content) of the harness as the sandbox runs it: ``harness.pyc`` when
+    the interpreter compiled it, ``harness.py`` otherwise."""
+    compiled = compiled_harness(interpreter.path)
+    return ("harness.pyc", compiled) if compiled is not None else ("harness.py", harness_source())
+
+
 def frame(data: Any) -> bytes:
     """One stdin frame for the harness: 8-byte big-endian length, then marshal (format 4)."""
     body = marshal.dumps(data, 4)
     return len(body).to_bytes(8, "big") + body
+
+
+#: Calls per stdin frame: the harness starts on the first frame while the next arrive.
+CALLS_PER_FRAME = 128
+
+
+def call_frames(calls: Sequence[Call]) -> bytes:
+    """The calls as frames of at most :data:`CALLS_PER_FRAME` calls each."""
+    return b"".join(frame([c.to_json() for c in calls[i:i + CALLS_PER_FRAME]])
+                    for i in range(0, len(calls), CALLS_PER_FRAME))
 
 
 class PendingRun:
@@ -363,23 +408,26 @@ class PendingRun:
         parent_fds = [result_r, progress_r]
         child_fds = [result_w, progress_w]
         stack.callback(lambda: [_close(fd) for fd in parent_fds + child_fds])
+        harness_name, harness_data = harness_program(interpreter)
         if self.tier is Tier.STRICT:
-            harness_fd = _memfd("harness", harness_source())
+            harness_path = f"{SANDBOX_DIR}/{harness_name}"
+            harness_fd = _memfd("harness", harness_data)
             submission_fd = _memfd("submission", source)
             child_fds += [harness_fd, submission_fd]
             config["submission"] = {**config.get("submission", {}), "path": SANDBOX_SUBMISSION}
-            config["landlock"] = {"read": ["/usr", *interpreter.binds, SANDBOX_HARNESS, SANDBOX_SUBMISSION,
+            config["landlock"] = {"read": ["/usr", *interpreter.binds, harness_path, SANDBOX_SUBMISSION,
                                            "/dev/null", "/dev/urandom"], "write": ["/tmp"]}
-            argv = strict_command(settings, slot, interpreter, harness_fd, submission_fd, result_w, progress_w)
+            argv = strict_command(settings, slot, interpreter, harness_fd, submission_fd, result_w, progress_w,
+                                  harness_path)
             cwd, env = "/", dict(MINIMAL_ENV)
         else:
-            run_dir = stack.enter_context(_weak_run_dir(source, slot))
+            run_dir = stack.enter_context(_weak_run_dir(source, slot, harness_name, harness_data))
             config["submission"] = {**config.get("submission", {}), "path": str(run_dir / "submission.py")}
             scratch = str(run_dir / "scratch")
-            config["landlock"] = {"read": ["/usr", *interpreter.binds, str(run_dir / "harness.py"),
+            config["landlock"] = {"read": ["/usr", *interpreter.binds, str(run_dir / harness_name),
                                            str(run_dir / "submission.py"), "/dev/null", "/dev/urandom"],
                                   "write": [scratch]}
-            argv = weak_command(settings, slot, interpreter, str(run_dir / "harness.py"), result_w, progress_w)
+            argv = weak_command(settings, slot, interpreter, str(run_dir / harness_name), result_w, progress_w)
             cwd, env = scratch, {**MINIMAL_ENV, "HOME": scratch, "TMPDIR": scratch}
         self._oom_before = self.cgroups.oom_kills(slot.number) if self.cgroups and slot.cgroup_procs else 0
         try:
@@ -399,28 +447,60 @@ class PendingRun:
             progress_r: _Capture("progress", settings.progress_cap, settings.progress_cap),
         }
         os.set_blocking(proc.stdin.fileno(), False)
-        self._pending = memoryview(frame(config))
+        self._pending = bytearray(frame(config))
+        self._sent_ids: list[str] = []
+        self._sent_set: set[str] = set()
         self._write_some()
 
     def _write_some(self) -> None:
         """Write what the stdin pipe takes now, without blocking."""
+        pending = self._pending
         with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
-            while self._pending:
-                self._pending = self._pending[os.write(self.proc.stdin.fileno(), self._pending[:65536]):]
+            while pending:
+                del pending[:os.write(self.proc.stdin.fileno(), pending[:65536])]
 
-    def finish(self, calls: Sequence[Call] | None = None) -> SandboxRun:
-        """Send the calls (none for a probe), wait for the end, and read the result."""
+    def send(self, calls: Sequence[Call]) -> None:
+        """Send a batch of calls now; the process runs them while the caller prepares the
+        next.  :meth:`finish` then takes every call, these first (it sends only the rest).
+        Never blocks: what the pipe cannot take yet waits for the next send or finish."""
         if self._done:
             raise RuntimeError("this run has finished")
-        self._done = True
+        if not calls:
+            return
+        ids = [c.id for c in calls]
+        fresh = set(ids)
+        if len(fresh) != len(ids) or not fresh.isdisjoint(self._sent_set):
+            self.cancel()
+            raise ValueError("call ids must be unique")
+        self._sent_ids += ids
+        self._sent_set |= fresh
+        self._pending += call_frames(calls)
+        self._write_some()
+
+    def finish(self, calls: Sequence[Call] | None = None) -> SandboxRun:
+        """Send the calls (none for a probe), wait for the end, and read the result.
+
+        ``calls`` are all the calls of the run: those already given to :meth:`send`, in
+        the same order, then the rest."""
+        if self._done:
+            raise RuntimeError("this run has finished")
         call_ids = None
+        if calls is not None:
+            call_ids = [c.id for c in calls]
+            sent = len(self._sent_ids)
+            if call_ids[:sent] != self._sent_ids:
+                self.cancel()
+                raise ValueError("finish must be given the calls already sent, in order, then the rest")
+        self._done = True
         try:
             if calls is not None:
-                call_ids = [c.id for c in calls]
-                self._pending = memoryview(bytes(self._pending) + frame([c.to_json() for c in calls]))
+                rest = calls[len(self._sent_ids):]
+                if rest:
+                    self._pending += call_frames(rest)
+                self._pending += frame(None)  # the end of the calls
             stop: RunEnd | None = RunEnd.TIMEOUT
             try:
-                stop = _pump(self.proc, self._pending, self.captures, self.deadline)
+                stop = _pump(self.proc, memoryview(bytes(self._pending)), self.captures, self.deadline)
             finally:
                 self._stop_process(stop)
             proc, slot = self.proc, self.slot
@@ -475,13 +555,14 @@ def execute(settings: SandboxSettings, tier: Tier, interpreter: Interpreter, slo
 
 
 @contextlib.contextmanager
-def _weak_run_dir(source: bytes, slot: Slot):
+def _weak_run_dir(source: bytes, slot: Slot, harness_name: str = "harness.py", harness_data: bytes | None = None):
     """Weak tier: the harness and the submission as read-only files only the run's group
     can read (root-owned, group = the slot's gid), and a scratch directory of its own."""
     base = Path(tempfile.mkdtemp(prefix="streamgrade-run-"))
     as_root = os.geteuid() == 0
     try:
-        for name, data in (("harness.py", harness_source()), ("submission.py", source)):
+        harness = harness_source() if harness_data is None else harness_data
+        for name, data in ((harness_name, harness), ("submission.py", source)):
             path = base / name
             path.write_bytes(data)
             if as_root:
@@ -603,7 +684,8 @@ def _interpret(settings: SandboxSettings, tier: Tier, stop: RunEnd | None, retur
         return SandboxRun(end=RunEnd.EXITED, detail=f"the process ended (exit status {returncode}) without reporting "
                           "(os._exit, or sys.exit outside a function call?)", **common)
     try:
-        document = json.loads(raw)
+        # values are decoded as the document is parsed (tagged objects, innermost first)
+        document = json.loads(raw, object_hook=codec.decode_object)
         return _from_document(document, call_ids, common, ready="+ready" in started, probing=probing)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return SandboxRun(end=RunEnd.CORRUPT, detail=f"the submission wrote to the grader's result channel ({exc}); "
@@ -656,10 +738,13 @@ def _from_document(document: Any, call_ids: Sequence[str] | None, common: dict, 
             status = raw["status"]
             if status not in CALL_STATUSES:
                 raise ValueError(f"unknown status {status!r}")
-            value = codec.decode(raw["value"]) if "value" in raw else None
+            value = raw.get("value")  # decoded by the parser
             error = raw.get("error")
-            detail = {k: v for k, v in raw.items() if k in ("limit_s", "reason", "step")}
-            outcomes[cid] = CallOutcome(cid, status, value, str(error) if error is not None else None, detail)
+            detail = {k: v for k, v in raw.items() if k in _DETAIL_TYPES}
+            if (error is not None and type(error) is not str) \
+                    or any(type(v) not in _DETAIL_TYPES[k] for k, v in detail.items()):
+                raise ValueError(f"malformed outcome of {cid}")
+            outcomes[cid] = CallOutcome(cid, status, value, error, detail)
     return SandboxRun(end=RunEnd.COMPLETED, imported=imported, functions=functions, outcomes=outcomes,
                       confinement=confinement, python=python, **common)
 

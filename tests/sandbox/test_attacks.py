@@ -368,15 +368,20 @@ def test_writing_into_other_descriptors_invalidates_the_submission(grade, health
 
 
 def test_a_complete_forged_document_scores_only_the_values_it_carries(grade, healthy):
-    # The submission finds the harness in memory, reads the call ids, writes a well-formed
-    # document of its own and exits: it gets exactly what those values are worth.
+    # The submission finds the harness in memory, reads the call ids (those run, the batch
+    # running, and the batches still to come, read off the harness's stdin), writes a
+    # well-formed document of its own and exits: it gets exactly what those values are worth.
     result = grade(_src("""
         import gc, json, os
         def assign_window(t, s=5):
             harness = next(o for o in gc.get_objects() if type(o).__name__ == "Harness")
-            calls = max((o for o in gc.get_objects() if type(o) is list and o and type(o[0]) is dict
+            batch = max((o for o in gc.get_objects() if type(o) is list and o and type(o[0]) is dict
                          and "function" in o[0]), key=len)
-            ids = [c["id"] for c in calls]
+            ids = list(harness.results) + [c["id"] for c in batch]
+            read_frame = harness.run_batch.__globals__["read_frame"]
+            while (more := read_frame(0)) is not None:
+                ids += [c["id"] for c in more]
+            ids = list(dict.fromkeys(ids))
             doc = {"protocol": 1, "python": "3", "import": {"ok": True}, "score": 10,
                    "functions": {n: "function" for n in ("assign_window", "is_late", "window_aggregate", "upsert")},
                    "results": {i: {"status": "ok", "value": {"$dt": "1970-01-01T10:00:00"}} for i in ids}}

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.sandbox import harness
-from grader.sandbox.harness import MAX_DEPTH, Opaque, TooLarge, decode, dumps, encode
+from grader.sandbox.harness import MAX_DEPTH, Opaque, TooLarge, decode, decode_object, dumps, encode
 
 times = st.datetimes(min_value=datetime.datetime(1970, 1, 1), max_value=datetime.datetime(2100, 1, 1))
 decimals = st.decimals(allow_nan=False, allow_infinity=False, places=2)
@@ -27,6 +27,15 @@ def test_encode_then_decode_gives_back_equal_values_of_the_same_types(value):
     back = decode(data)
     assert back == value
     assert type(back) is type(value)
+
+
+@given(values)
+def test_decoding_while_parsing_gives_what_decode_gives(value):
+    text = dumps({"results": {"c1": {"status": "ok", "value": encode(value)}}})
+    walked = decode(json.loads(text)["results"]["c1"]["value"])
+    hooked = json.loads(text, object_hook=decode_object)["results"]["c1"]["value"]
+    assert hooked == walked == value
+    assert type(hooked) is type(walked)
 
 
 def test_types_a_grader_checks_survive_the_trip():
