@@ -225,8 +225,9 @@ class Opaque:
     __slots__ = ("repr", "type_name")
 
     def __init__(self, type_name: str, text: str) -> None:
-        self.type_name = type_name
-        self.repr = text
+        # a forged document may carry anything here; repr() must still give a str
+        self.type_name = type_name if type(type_name) is str else "object"
+        self.repr = text if type(text) is str else ""
 
     def __eq__(self, other):
         return isinstance(other, Opaque) and (self.type_name, self.repr) == (other.type_name, other.repr)

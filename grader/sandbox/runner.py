@@ -687,7 +687,7 @@ def _interpret(settings: SandboxSettings, tier: Tier, stop: RunEnd | None, retur
         # values are decoded as the document is parsed (tagged objects, innermost first)
         document = json.loads(raw, object_hook=codec.decode_object)
         return _from_document(document, call_ids, common, ready="+ready" in started, probing=probing)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:  # not SandboxFailure
         return SandboxRun(end=RunEnd.CORRUPT, detail=f"the submission wrote to the grader's result channel ({exc}); "
                           "everything on it is rejected", **common)
 

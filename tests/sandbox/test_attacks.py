@@ -395,6 +395,43 @@ def test_a_complete_forged_document_scores_only_the_values_it_carries(grade, hea
     healthy()
 
 
+_FORGE = """
+    import gc, json, os
+    def assign_window(t, s=5):
+        harness = next(o for o in gc.get_objects() if type(o).__name__ == "Harness")
+        batch = max((o for o in gc.get_objects() if type(o) is list and o and type(o[0]) is dict
+                     and "function" in o[0]), key=len)
+        ids = list(harness.results) + [c["id"] for c in batch]
+        read_frame = harness.run_batch.__globals__["read_frame"]
+        while (more := read_frame(0)) is not None:
+            ids += [c["id"] for c in more]
+        results = {i: OUTCOME for i in dict.fromkeys(ids)}
+        doc = {"protocol": 1, "python": "3", "import": {"ok": True}, "results": results,
+               "functions": {n: "function" for n in ("assign_window", "is_late", "window_aggregate", "upsert")}}
+        os.write(harness.result_fd, DOCUMENT)
+        os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(("outcome", "document", "rejected"), [
+    ("None", 'b"[" * 200_000', True),  # nested past the parser's recursion limit
+    ("None", 'b"{\\"a\\": " * 200_000', True),
+    ('{"status": "bad_fold_return", "step": "x", "value": 1}', "json.dumps(doc).encode()", True),
+    ('{"status": "timeout", "limit_s": [1]}', "json.dumps(doc).encode()", True),
+    ('{"status": "raised", "error": {"$obj": "E", "repr": 5}}', "json.dumps(doc).encode()", True),
+    ('{"status": "bad_fold_return", "step": 0, "value": {"$obj": 7, "repr": 5}}', "json.dumps(doc).encode()", False),
+    ('{"status": "bad_fold_return", "step": 0, "value": {"$map": [[{"$obj": "K", "repr": []}, 1]]}}',
+     "json.dumps(doc).encode()", False),
+])
+def test_malformed_documents_on_the_result_channel_never_crash_the_grader(grade, healthy, outcome, document,
+                                                                           rejected):
+    result = grade(_src(_FORGE).replace("OUTCOME", outcome).replace("DOCUMENT", document))
+    assert result.score == 0
+    feedback = " ".join(result.exercises[0].feedback)
+    assert ("wrote to the grader's result channel" in feedback) is rejected, feedback
+    healthy()
+
+
 # -- signals -----------------------------------------------------------------------------
 
 def test_signalling_the_parent_or_everyone_leaves_the_grader_running(sandbox, grade, healthy):
