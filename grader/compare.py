@@ -45,6 +45,7 @@ from grader.normalize import (
     normalize_time,
     normalize_window_start,
     parse_quantity,
+    show_value,
 )
 from grader.results import Finding
 from reference.events import Event
@@ -429,7 +430,7 @@ class ChoiceComparator(Comparator):
 
     def read_choice(self, value: Any) -> str | Unknown:
         if not isinstance(value, str):
-            raise NormalizeError(f"expected one of {', '.join(self.choices)}, got {_show(value)}")
+            raise NormalizeError(f"expected one of {', '.join(self.choices)}, got {show_value(value)}")
         found = self.index.get(choice_key(value[:MAX_CHOICE_TEXT]))
         return found if found is not None else Unknown(value.strip()[:80])
 
@@ -440,7 +441,7 @@ class ChoiceComparator(Comparator):
         if isinstance(given, str) and given == expected:
             return Comparison(1.0)
         if isinstance(given, Unknown):
-            message = f"{_show(given.text)} is not one of {', '.join(self.choices)}"
+            message = f"{show_value(given.text)} is not one of {', '.join(self.choices)}"
             return Comparison(0.0, (Finding("unknown_choice", path, message),))
         message = f"expected {expected}, got {given}" if show_expected else f"{given} is not the right choice"
         return Comparison(0.0, (Finding("wrong_choice", path, message),))
@@ -478,7 +479,7 @@ class ChoiceSetComparator(ChoiceComparator):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple):
-            raise NormalizeError(f"expected a list of choices, got {_show(value)}")
+            raise NormalizeError(f"expected a list of choices, got {show_value(value)}")
         items, bad = [], []
         for i, item in enumerate(value):
             if is_blank(item):
@@ -500,7 +501,7 @@ class ChoiceSetComparator(ChoiceComparator):
             if isinstance(choice, Unknown):
                 wrong += 1
                 findings.append(Finding("unknown_choice", where,
-                                        f"{_show(choice.text)} is not one of {', '.join(self.choices)}"))
+                                        f"{show_value(choice.text)} is not one of {', '.join(self.choices)}"))
             elif choice in counted:
                 wrong += 1
                 findings.append(Finding("duplicate_choice", where, f"{choice} is given twice (synonyms count once)"))
@@ -571,7 +572,7 @@ class WindowsEventsComparator(Comparator):
         placements, windows, bad = [], [], []
         for i, item in enumerate(value):
             if not isinstance(item, Mapping):
-                bad.append(NormalizeError(f"expected a window object, got {_show(item)}", (i,)))
+                bad.append(NormalizeError(f"expected a window object, got {show_value(item)}", (i,)))
                 continue
             try:
                 start = normalize_window_start(item.get(self.window_field))
@@ -583,7 +584,8 @@ class WindowsEventsComparator(Comparator):
             if events is None:
                 events = []
             if not isinstance(events, list | tuple):
-                bad.append(NormalizeError(f"expected a list of events, got {_show(events)}", (i, self.events_field)))
+                bad.append(NormalizeError(f"expected a list of events, got {show_value(events)}",
+                                          (i, self.events_field)))
                 continue
             for j, ref in enumerate(events):
                 try:
@@ -740,7 +742,7 @@ class TextComparator(Comparator):
             elif isinstance(item, str):
                 texts.append(item[:MAX_RUBRIC_TEXT])
             else:
-                raise NormalizeError(f"expected text, got {_show(item)}", (i,) if values is value else ())
+                raise NormalizeError(f"expected text, got {show_value(item)}", (i,) if values is value else ())
         return TextsValue(tuple(texts))
 
     def concepts_in(self, text: str) -> list[Concept]:
@@ -862,24 +864,6 @@ def _text(value: Any) -> str:
 
 def _s(count: int) -> str:
     return "" if count == 1 else "s"
-
-
-def _show(value: Any, limit: int = 60) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value if len(value) <= limit else value[: limit - 1] + "…"
-        return '"' + "".join(c if c.isprintable() else "?" for c in text).replace('"', '\\"') + '"'
-    if isinstance(value, int | float | Decimal):
-        text = str(value)
-        return text if len(text) <= limit else "a number with many digits"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    return f"a {type(value).__name__}"
 
 
 def display(value: Any) -> Any:

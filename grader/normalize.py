@@ -116,11 +116,11 @@ def normalize_time(value: Any, *, clock: bool = True) -> Ticks:
         try:
             stamp = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.replace(" ", "T", 1)))
         except (ValueError, OverflowError):
-            raise NormalizeError(f"{_show(value)} is not a valid date and time; {_TIME_HINT}") from None
+            raise NormalizeError(f"{show_value(value)} is not a valid date and time; {_TIME_HINT}") from None
         return _clock_ms(stamp)
     if _WINDOW.match(text):
-        raise NormalizeError(f"{_show(value)} is a window; a single time is asked here, like \"10:00\"")
-    raise NormalizeError(f"{_show(value)} is not a time; {_TIME_HINT}")
+        raise NormalizeError(f"{show_value(value)} is a window; a single time is asked here, like \"10:00\"")
+    raise NormalizeError(f"{show_value(value)} is not a time; {_TIME_HINT}")
 
 
 def normalize_window(value: Any, *, clock: bool = True) -> WindowValue:
@@ -133,9 +133,9 @@ def normalize_window(value: Any, *, clock: bool = True) -> WindowValue:
                 start = normalize_time(match["start"], clock=clock)
                 end = normalize_time(match["end"], clock=clock)
             except NormalizeError as exc:
-                raise NormalizeError(f"{_show(value)}: {exc.message}") from None
+                raise NormalizeError(f"{show_value(value)}: {exc.message}") from None
             if end <= start:
-                raise NormalizeError(f"{_show(value)}: the window ends before it starts")
+                raise NormalizeError(f"{show_value(value)}: the window ends before it starts")
             return WindowValue(start, end)
     return WindowValue(normalize_time(value, clock=clock))
 
@@ -149,7 +149,7 @@ def _parse_time(value: Any) -> Ticks:
     try:
         return parse_time(value)
     except (TimeFormatError, ValueError, OverflowError):
-        raise NormalizeError(f"{_show(value)} is not a valid time; {_TIME_HINT}") from None
+        raise NormalizeError(f"{show_value(value)} is not a valid time; {_TIME_HINT}") from None
 
 
 def _clock_ms(stamp: datetime) -> Ticks:
@@ -169,7 +169,7 @@ def normalize_number(value: Any) -> Decimal:
     Floats are taken by their shortest repr (``0.069`` is ``Decimal("0.069")``).
     """
     if isinstance(value, bool):
-        raise NormalizeError(f"expected a number, got {_show(value)}")
+        raise NormalizeError(f"expected a number, got {show_value(value)}")
     if isinstance(value, int):
         if value.bit_length() > MAX_EXPONENT * 4:
             raise NormalizeError("the number is too large")
@@ -186,18 +186,18 @@ def normalize_number(value: Any) -> Decimal:
     plain = text.replace(",", "") if _THOUSANDS.match(text) else text
     if not _NUMBER.match(plain):
         if re.fullmatch(r"[-+]?\d+,\d+", text):
-            raise NormalizeError(f"expected a number, got {_show(value)}; use a decimal point, like 7.5")
-        raise NormalizeError(f"expected a number, got {_show(value)}")
+            raise NormalizeError(f"expected a number, got {show_value(value)}; use a decimal point, like 7.5")
+        raise NormalizeError(f"expected a number, got {show_value(value)}")
     try:
         number = Decimal(plain)
     except (InvalidOperation, ValueError):  # pragma: no cover - the pattern admits only valid literals
-        raise NormalizeError(f"expected a number, got {_show(value)}") from None
+        raise NormalizeError(f"expected a number, got {show_value(value)}") from None
     return _checked(number, value)
 
 
 def _checked(number: Decimal, original: Any) -> Decimal:
     if number and abs(number.adjusted()) > MAX_EXPONENT:
-        raise NormalizeError(f"{_show(original)} is out of range for an answer")
+        raise NormalizeError(f"{show_value(original)} is out of range for an answer")
     return number
 
 
@@ -272,11 +272,11 @@ def parse_quantity(value: Any) -> Quantity:
     text = _text(value, "a quantity", 'write it like "3 min" or "40000 bytes"')
     match = _QUANTITY.match(text)
     if not match:
-        raise NormalizeError(f"expected a number with an optional unit, like \"3 min\", got {_show(value)}")
+        raise NormalizeError(f"expected a number with an optional unit, like \"3 min\", got {show_value(value)}")
     try:
         magnitude = normalize_number(match["number"])
     except NormalizeError as exc:
-        raise NormalizeError(f"{_show(value)}: {exc.message}") from None
+        raise NormalizeError(f"{show_value(value)}: {exc.message}") from None
     unit = " ".join(match["unit"].split()) if match["unit"] else None
     return Quantity(magnitude, unit)
 
@@ -300,10 +300,10 @@ def normalize_quantity(value: Any, dimension: Dimension | str, *, default_unit: 
     if factor is None:
         for other, other_table in UNITS.items():
             if other is not dimension and unit.lower() in other_table:
-                raise NormalizeError(f"{_show(value)}: expected {dimension.expected}, got {other.seen_as} "
-                                     f"({_show(unit)})")
+                raise NormalizeError(f"{show_value(value)}: expected {dimension.expected}, got {other.seen_as} "
+                                     f"({show_value(unit)})")
         known = ", ".join(dict.fromkeys(list(table)[:12]))
-        raise NormalizeError(f"{_show(value)}: unknown unit {_show(unit)}; use one of {known}")
+        raise NormalizeError(f"{show_value(value)}: unknown unit {show_value(unit)}; use one of {known}")
     return _decimal(Fraction(quantity.magnitude) * factor)
 
 
@@ -358,11 +358,11 @@ def normalize_choice(value: Any, choices: Iterable[str] | Mapping[str, Iterable[
     index = _choice_index(choices, synonyms)
     canonical = list(dict.fromkeys(index.values()))
     if not isinstance(value, str):
-        raise NormalizeError(f"expected one of {_list(canonical)}, got {_show(value)}")
+        raise NormalizeError(f"expected one of {_list(canonical)}, got {show_value(value)}")
     text = _text(value, "a choice", f"one of {_list(canonical)}")
     found = index.get(choice_key(text))
     if found is None:
-        raise NormalizeError(f"{_show(value)} is not one of {_list(canonical)}")
+        raise NormalizeError(f"{show_value(value)} is not one of {_list(canonical)}")
     return found
 
 
@@ -370,7 +370,7 @@ def normalize_choices(values: Any, choices: Iterable[str] | Mapping[str, Iterabl
                       synonyms: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """A list of choices, each normalised, in the order given (duplicates kept for the comparator)."""
     if not isinstance(values, list | tuple):
-        raise NormalizeError(f"expected a list of choices, got {_show(values)}")
+        raise NormalizeError(f"expected a list of choices, got {show_value(values)}")
     index = _choice_index(choices, synonyms)
     out = []
     for position, item in enumerate(values):
@@ -450,7 +450,7 @@ def normalize_user_id(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise NormalizeError(f"expected a user id like \"A\", got {_show(value)}")
+        raise NormalizeError(f"expected a user id like \"A\", got {show_value(value)}")
     text = value.strip()
     if not text:
         raise NormalizeError("the user id is empty")
@@ -474,7 +474,7 @@ def normalize_event_ref(value: Any, *, event_ids: Iterable[str] | None = None) -
         raise NormalizeError(f"an event object needs user_id and amount; {_EVENT_HINT}")
     if isinstance(value, list | tuple):
         if len(value) != 2:
-            raise NormalizeError(f"expected a two-item list [user_id, amount], got {_show(value)}")
+            raise NormalizeError(f"expected a two-item list [user_id, amount], got {show_value(value)}")
         return _by_value(value[0], value[1])
     if isinstance(value, str):
         text = _text(value, "an event", _EVENT_HINT)
@@ -483,7 +483,7 @@ def normalize_event_ref(value: Any, *, event_ids: Iterable[str] | None = None) -
         pair = _EVENT_PAIR.match(text)
         if pair:
             return _by_value(pair["user"], pair["amount"])
-    raise NormalizeError(f"{_show(value)} is not an event; {_EVENT_HINT}")
+    raise NormalizeError(f"{show_value(value)} is not an event; {_EVENT_HINT}")
 
 
 def _by_value(user: Any, amount: Any) -> EventByValue:
@@ -499,17 +499,17 @@ def _by_value(user: Any, amount: Any) -> EventByValue:
 
 def _by_id(value: Any, event_ids: Iterable[str] | None) -> EventById:
     if not isinstance(value, str):
-        raise NormalizeError(f"expected an event id like \"e1\", got {_show(value)}")
+        raise NormalizeError(f"expected an event id like \"e1\", got {show_value(value)}")
     match = _EVENT_ID.match(value.strip()[:MAX_TEXT])
     if not match:
-        raise NormalizeError(f"{_show(value)} is not an event id; {_EVENT_HINT}")
+        raise NormalizeError(f"{show_value(value)} is not an event id; {_EVENT_HINT}")
     event_id = match["id"]
     if event_ids is None:
         return EventById(event_id)
     known = list(event_ids)
     by_folded = {e.casefold(): e for e in known}
     if event_id.casefold() not in by_folded:
-        raise NormalizeError(f"{_show(event_id)} is not one of the events {_list(known)}")
+        raise NormalizeError(f"{show_value(event_id)} is not one of the events {_list(known)}")
     return EventById(by_folded[event_id.casefold()])
 
 
@@ -554,7 +554,7 @@ def normalize_row(value: Any, *, clock: bool = True) -> RowValue:
     elif isinstance(value, str) and (match := _ROW_TEXT.match(value.strip()[: MAX_TEXT + 2])):
         start_value, user_value, sum_value = match["start"], match["user"], match["sum"]
     else:
-        raise NormalizeError(f'expected a row {{"window_start", "user_id", "sum_amount"}}, got {_show(value)}')
+        raise NormalizeError(f'expected a row {{"window_start", "user_id", "sum_amount"}}, got {show_value(value)}')
     try:
         window = normalize_window(start_value, clock=clock)
     except NormalizeError as exc:
@@ -568,7 +568,7 @@ def normalize_row(value: Any, *, clock: bool = True) -> RowValue:
         if written_end <= window.start_ms:
             raise NormalizeError("the window ends before it starts").at("window_end")
         if end is not None and written_end != end:
-            raise NormalizeError(f"does not match the window written in window_start ({_show(start_value)})"
+            raise NormalizeError(f"does not match the window written in window_start ({show_value(start_value)})"
                                  ).at("window_end")
         end = written_end
     try:
@@ -585,7 +585,7 @@ def normalize_row(value: Any, *, clock: bool = True) -> RowValue:
 def normalize_rows(values: Any, *, clock: bool = True) -> tuple[RowValue, ...]:
     """A list of rows (any order; duplicates kept for the comparator to report)."""
     if not isinstance(values, list | tuple):
-        raise NormalizeError(f"expected a list of rows, got {_show(values)}")
+        raise NormalizeError(f"expected a list of rows, got {show_value(values)}")
     rows = []
     for position, item in enumerate(values):
         try:
@@ -600,7 +600,7 @@ def normalize_rows(values: Any, *, clock: bool = True) -> tuple[RowValue, ...]:
 
 def _text(value: Any, what: str, hint: str) -> str:
     if not isinstance(value, str):
-        raise NormalizeError(f"expected {what} as text, got {_show(value)}; {hint}")
+        raise NormalizeError(f"expected {what} as text, got {show_value(value)}; {hint}")
     text = value.strip()
     if not text:
         raise NormalizeError(f"expected {what}, got an empty text; {hint}")
@@ -615,7 +615,7 @@ def _list(items: Iterable[str]) -> str:
     return shown + (", ..." if len(items) > 12 else "")
 
 
-def _show(value: Any, limit: int = 60) -> str:
+def show_value(value: Any, limit: int = 60) -> str:
     """A value in JSON notation, cut to about ``limit`` characters, control characters escaped."""
     if value is None:
         return "null"
