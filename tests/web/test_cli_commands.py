@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,22 +57,16 @@ def test_serve_refuses_bad_flags_before_starting_anything():
         serve(workers=0)
 
 
-def test_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
-    import http.client
-    import signal
-    import socket
-    import subprocess
-    import time
-
+def _free_port() -> int:
     with socket.socket() as probe:  # a free port (serve binds by host and port, like `make run`)
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    db = f"sqlite:///{tmp_path / 'serve.db'}"
-    code = f"from grader.web.cli_commands import serve; serve('127.0.0.1', {port}, db={db!r}, workers=1)"
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=GUNICORN_CONFIG.parent,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return probe.getsockname()[1]
+
+
+def _assert_answers_healthz(process: subprocess.Popen, port: int, timeout: float = 30) -> None:
+    """Wait until the started service answers ``/healthz`` with 200; then stop it."""
     try:
-        deadline, status = time.monotonic() + 30, None
+        deadline, status = time.monotonic() + timeout, None
         while time.monotonic() < deadline and status != 200:
             assert process.poll() is None, process.stdout.read().decode()
             try:
@@ -78,10 +77,19 @@ def test_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
             except OSError:
                 time.sleep(0.1)
         assert status == 200
-        assert (tmp_path / "serve.db").exists()
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
+    port = _free_port()
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    code = f"from grader.web.cli_commands import serve; serve('127.0.0.1', {port}, db={db!r}, workers=1)"
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=GUNICORN_CONFIG.parent,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _assert_answers_healthz(process, port)
+    assert (tmp_path / "serve.db").exists()
 
 
 # --- the click commands (grader/commands/service.py) through the real entry point ---------------------------
@@ -146,31 +154,9 @@ def test_cli_errors_are_one_line_with_exit_status_2(tmp_path: Path, capsys: pyte
 
 
 def test_cli_serve_starts_gunicorn_that_answers_healthz(tmp_path: Path):
-    import http.client
-    import signal
-    import socket
-    import subprocess
-    import time
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     streamgrade = Path(sys.executable).with_name("streamgrade")
     argv = ([str(streamgrade)] if streamgrade.exists() else [sys.executable, "-m", "grader.cli"])
     argv += ["serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'cli-serve.db'}", "--workers", "1"]
     process = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline, status = time.monotonic() + 30, None
-        while time.monotonic() < deadline and status != 200:
-            assert process.poll() is None, process.stdout.read().decode()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                status = conn.getresponse().status
-                conn.close()
-            except OSError:
-                time.sleep(0.1)
-        assert status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    _assert_answers_healthz(process, port)
