@@ -51,6 +51,12 @@ MAX_DEPTH = 32
 MAX_NODES_PER_VALUE = 100_000
 MAX_NODES_TOTAL = 2_000_000
 MAX_MESSAGE = 2000
+#: Address space held back while the submission runs and released before the result is
+#: encoded, so that a submission which used up the address-space limit (memory, thread
+#: stacks) still gets its result reported.  Untouched, it costs no resident memory.
+RESERVE_BYTES = 32 << 20
+#: The exit status when even the released reserve was not enough to encode the result.
+EXIT_NO_MEMORY = 86
 
 # -- the value codec: Python values <-> JSON, keeping the types a grader must check ------
 #
@@ -802,6 +808,7 @@ def main(argv=None) -> None:
     if request.get("mode") == "probe":
         harness.write_document({"probe": probe_checks()})
         os._exit(0)
+    reserve = bytearray(RESERVE_BYTES)
     imported = harness.load()
     harness.progress("+loaded")
     document = {"import": imported}
@@ -814,7 +821,11 @@ def main(argv=None) -> None:
             harness.run_batch(calls)
         os.close(0)
         document.update(harness.calls_report())
-    harness.write_document(document)
+    del reserve
+    try:
+        harness.write_document(document)
+    except MemoryError:
+        os._exit(EXIT_NO_MEMORY)
     os._exit(0)
 
 

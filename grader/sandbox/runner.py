@@ -51,7 +51,12 @@ HARNESS_PATH = Path(__file__).with_name("harness.py")
 SANDBOX_DIR = "/sandbox"
 SANDBOX_HARNESS = f"{SANDBOX_DIR}/harness.py"
 SANDBOX_SUBMISSION = f"{SANDBOX_DIR}/submission.py"
-MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
+#: ``MALLOC_ARENA_MAX``: glibc gives each new thread its own malloc arena and reserves
+#: 64 MiB of address space for it; a submission starting its allowed threads would use
+#: up the address-space limit on reservations alone and leave the harness no memory to
+#: report with.  One arena costs nothing here: the GIL serialises Python's allocations.
+SANDBOX_MALLOC_ARENAS = "1"
+MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "MALLOC_ARENA_MAX": SANDBOX_MALLOC_ARENAS}
 
 #: Call statuses the harness may report; anything else marks the document as forged.
 CALL_STATUSES = frozenset({
@@ -277,6 +282,7 @@ def strict_command(settings: SandboxSettings, slot: Slot, interpreter: Interpret
         "--perms", "0444", "--ro-bind-data", str(submission_fd), SANDBOX_SUBMISSION,
         "--remount-ro", "/", "--chdir", "/tmp",
         "--setenv", "LC_ALL", "C.UTF-8", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
+        "--setenv", "MALLOC_ARENA_MAX", SANDBOX_MALLOC_ARENAS,
         "--",
         interpreter.path, "-I", "-S", "-B", harness_path,
         "--result-fd", str(result_fd), "--progress-fd", str(progress_fd),
@@ -681,6 +687,10 @@ def _interpret(settings: SandboxSettings, tier: Tier, stop: RunEnd | None, retur
                 signal.SIGXCPU: f"the CPU time limit ({settings.cpu_s} s)",
             }.get(signum, f"signal {name}")
             return SandboxRun(end=RunEnd.KILLED, detail=f"the process was killed by {why}", **common)
+        if returncode == codec.EXIT_NO_MEMORY:  # a submission could exit so itself: it only gets this message
+            return SandboxRun(end=RunEnd.EXITED, detail=f"the process had used up its memory limit "
+                              f"({settings.memory_bytes >> 20} MiB of address space, thread stacks included) and "
+                              "could not report", **common)
         return SandboxRun(end=RunEnd.EXITED, detail=f"the process ended (exit status {returncode}) without reporting "
                           "(os._exit, or sys.exit outside a function call?)", **common)
     try:

@@ -282,6 +282,46 @@ def test_allocating_8_gib_fails_with_a_memory_message(grade, healthy):
     healthy()
 
 
+def test_threads_within_the_limit_do_not_use_up_the_address_space(sandbox, healthy):
+    # Each thread that mallocs gets a glibc arena reserving 64 MiB of address space: with
+    # the default arena count, 24 such threads left no room under the 1 GiB limit.
+    outcome = _raw(sandbox, """
+        import threading, time
+        def attack():
+            def hold():
+                keep = bytes(4096)  # past pymalloc's 512 bytes: a malloc in this thread
+                time.sleep(0.4)
+            threads = [threading.Thread(target=hold) for _ in range(24)]
+            for thread in threads:
+                thread.start()
+            return len(threads)
+    """)
+    assert outcome.status == "ok" and outcome.value == 24, outcome
+    healthy()
+
+
+def test_results_are_reported_after_a_submission_used_up_the_address_space(sandbox, healthy):
+    # The first call's large result must still be encoded after the second call kept all
+    # the memory it could get: the harness releases a reserve before it reports.
+    source = _src("""
+        HELD = []
+        def big():
+            return ["x" * 1000 for _ in range(4000)]
+        def attack():
+            for size in (1 << 20, 1 << 12, 64):
+                try:
+                    while True:
+                        HELD.append(bytes(size))
+                except MemoryError:
+                    pass
+            return len(HELD) > 0
+    """)
+    run = sandbox.run(source.encode(), "attack.py", [Call("c0", "big"), Call("c1", "attack")])
+    assert run.completed, (run.end, run.detail)
+    assert run.outcomes["c0"].value == ["x" * 1000] * 4000 and run.outcomes["c1"].value is True
+    healthy()
+
+
 def test_an_endless_loop_times_out_and_the_other_functions_are_still_graded(grade, exercise, healthy):
     correct = (Path(__file__).resolve().parents[2] / "submissions/examples/python/correct.py").read_text()
     looping = correct.replace('"""Start of the tumbling window [start, start + size) that holds event_time."""',
@@ -537,3 +577,5 @@ def test_exiting_at_import_is_a_clear_invalid_submission(grade, healthy):
 def test_the_sandbox_run_ends_are_typed(sandbox):
     run = sandbox.run(b"import os\nos._exit(7)\n", "x.py", [Call("c1", "f")])
     assert run.end is RunEnd.EXITED and "exit status 7" in run.detail
+    run = sandbox.run(b"import os\nos._exit(86)\n", "x.py", [Call("c1", "f")])  # the harness's out-of-memory status
+    assert run.end is RunEnd.EXITED and "used up its memory limit" in run.detail
