@@ -808,7 +808,7 @@ def main(argv=None) -> None:
     if request.get("mode") == "probe":
         harness.write_document({"probe": probe_checks()})
         os._exit(0)
-    reserve = bytearray(RESERVE_BYTES)
+    reserve = bytes(RESERVE_BYTES)  # calloc: mapped, never touched (bytearray would write it)
     imported = harness.load()
     harness.progress("+loaded")
     document = {"import": imported}
