@@ -126,6 +126,17 @@ class Server:
             conn.close()
 
 
+def wait_for(condition, timeout: float, what: str):
+    """Poll ``condition`` until it returns something truthy (returned); fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
     """A ``multipart/form-data`` body and its Content-Type."""
     boundary = uuid.uuid4().hex

@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +32,7 @@ from tests.web.conftest import (
     real_grader_works,
     start_service,
 )
-from tests.web.server import Reply, multipart
+from tests.web.server import Reply, multipart, wait_for
 
 pytestmark = pytest.mark.skipif(not real_grader_works(), reason=REAL_GRADER_SKIP)
 
@@ -214,16 +213,6 @@ def test_a_python_submission_that_attacks_is_contained(service: Service):
     assert not Path("/tmp/streamgrade-pwned").exists()
 
 
-def _wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_worker_killed_mid_request_then_the_retry_is_stored_exactly_once(service: Service):
     student, token = service.new_student()
     _, raw = correct_example()
@@ -241,7 +230,7 @@ def test_a_worker_killed_mid_request_then_the_retry_is_stored_exactly_once(servi
     thread = threading.Thread(target=submit_and_hang)
     thread.start()
     try:
-        pid_file = _wait_for(lambda: next(service.hooks.glob("worker-*.pid"), None), 15, "the grading worker")
+        pid_file = wait_for(lambda: next(service.hooks.glob("worker-*.pid"), None), 15, "the grading worker")
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGKILL)
         thread.join(timeout=30)
@@ -249,7 +238,7 @@ def test_a_worker_killed_mid_request_then_the_retry_is_stored_exactly_once(servi
         hang.unlink()
     assert "error" in first
     pid_file.unlink()
-    _wait_for(lambda: len(service.server.worker_pids() - {pid}) == service.server.workers, 15,
+    wait_for(lambda: len(service.server.worker_pids() - {pid}) == service.server.workers, 15,
               "gunicorn to replace the killed worker")
     retry = _post(service, token, raw, key=key)
     assert retry.status == 201, retry.text

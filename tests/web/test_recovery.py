@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -13,21 +12,12 @@ import pytest
 
 from grader.web.store import Store, SubmissionState
 from tests.web.conftest import SAMPLE_SUBMISSION, Service, start_service
+from tests.web.server import wait_for
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     yield from start_service(request.param, tmp_path_factory.mktemp(f"recovery-{request.param}"))
-
-
-def _wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_worker_killed_mid_request_then_retry_is_stored_exactly_once(service: Service):
@@ -47,7 +37,7 @@ def test_worker_killed_mid_request_then_retry_is_stored_exactly_once(service: Se
 
     thread = threading.Thread(target=submit_and_hang)
     thread.start()
-    pid_file = _wait_for(lambda: next(service.hooks.glob("worker-*.pid"), None), 15, "the grading worker")
+    pid_file = wait_for(lambda: next(service.hooks.glob("worker-*.pid"), None), 15, "the grading worker")
     pid = int(pid_file.read_text())
     assert pid in service.server.worker_pids()
     # The raw submission is already stored, durably, before grading.
@@ -60,7 +50,7 @@ def test_worker_killed_mid_request_then_retry_is_stored_exactly_once(service: Se
     assert "error" in first, f"the killed request should have no answer, got {first.get('reply')}"
     hang.unlink()
     pid_file.unlink()
-    _wait_for(lambda: len(service.server.worker_pids() - {pid}) == service.server.workers, 15,
+    wait_for(lambda: len(service.server.worker_pids() - {pid}) == service.server.workers, 15,
               "gunicorn to replace the killed worker")
 
     retry = service.request("POST", "/api/v1/submissions", SAMPLE_SUBMISSION, token=token, headers=headers)
