@@ -749,7 +749,8 @@ def probe_checks() -> dict:
             f.write("x")
 
     limits = {}
-    for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_FSIZE", "RLIMIT_CORE"):
+    for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_STACK", "RLIMIT_NOFILE", "RLIMIT_FSIZE",
+                 "RLIMIT_CORE"):
         soft, hard = resource.getrlimit(getattr(resource, name))
         limits[name] = [soft, hard]
     return {

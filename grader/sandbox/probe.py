@@ -272,12 +272,14 @@ def _judge(tier: Tier, result: dict[str, Any] | str, settings: SandboxSettings, 
             FIXES["uid_drop"])
     limits = result["rlimits"]
     want = {"RLIMIT_AS": settings.memory_bytes, "RLIMIT_CPU": settings.cpu_s, "RLIMIT_NPROC": settings.max_threads,
-            "RLIMIT_NOFILE": settings.max_open_files, "RLIMIT_FSIZE": settings.max_file_bytes, "RLIMIT_CORE": 0}
+            "RLIMIT_STACK": settings.stack_limit, "RLIMIT_NOFILE": settings.max_open_files,
+            "RLIMIT_FSIZE": settings.max_file_bytes, "RLIMIT_CORE": 0}
     wrong = [name for name, value in want.items() if limits[name][0] != value]
     layers["rlimits"] = Layer(
         "rlimits", not wrong,
         f"prlimit: address space {settings.memory_bytes >> 20} MiB, CPU {settings.cpu_s} s, "
-        f"{settings.max_threads} threads, {settings.max_open_files} files, {settings.max_file_bytes >> 20} MiB per "
+        f"{settings.max_threads} threads of {settings.stack_limit >> 20} MiB stack, {settings.max_open_files} files, "
+        f"{settings.max_file_bytes >> 20} MiB per "
         f"file, no core" if not wrong else f"limits not applied: {', '.join(wrong)}",
         FIXES["rlimits"])
     blocked = {key: _errno(result, key) for key in ("fork", "exec", "socket")}

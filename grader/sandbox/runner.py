@@ -242,6 +242,7 @@ def limit_args(settings: SandboxSettings) -> list[str]:
         f"--as={settings.memory_bytes}",
         f"--cpu={settings.cpu_s}:{settings.cpu_s + 1}",
         f"--nproc={settings.max_threads}",
+        f"--stack={settings.stack_limit}",
         f"--nofile={settings.max_open_files}",
         f"--fsize={settings.max_file_bytes}",
         "--core=0",

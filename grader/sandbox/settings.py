@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import resource
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -55,6 +56,9 @@ class SandboxSettings:
     cpu_s: int = 8
     memory_bytes: int = 1024 * MIB
     max_threads: int = 32
+    #: The stack of the main thread and the default of every other: the host's ulimit
+    #: must not decide whether ``max_threads`` stacks fit under ``memory_bytes``.
+    stack_bytes: int = 8 * MIB
     max_open_files: int = 64
     max_file_bytes: int = 16 * MIB
     tmp_bytes: int = 16 * MIB
@@ -80,6 +84,13 @@ class SandboxSettings:
             raise SettingsError("slots must be at least 1")
         if min(self.wall_clock_s, self.call_timeout_s, self.import_timeout_s) <= 0:
             raise SettingsError("time limits must be positive")
+
+    @property
+    def stack_limit(self) -> int:
+        """``stack_bytes``, or the host's hard limit when that is lower (an unprivileged
+        uid cannot raise it, and the sandbox must still start)."""
+        hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+        return self.stack_bytes if hard == resource.RLIM_INFINITY else min(self.stack_bytes, hard)
 
     @property
     def lock_dir(self) -> str:

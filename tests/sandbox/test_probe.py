@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import resource
+
 import pytest
 
 from grader.sandbox import Sandbox, SandboxSettings, SettingsError, Tier
 from grader.sandbox.probe import REQUIRED
+from grader.sandbox.runner import limit_args
 
 
 def test_the_probe_reports_every_layer_and_the_strict_tier_here(sandbox):
@@ -44,3 +47,11 @@ def test_settings_come_from_the_environment_with_clear_errors():
         SandboxSettings.from_env({"STREAMGRADE_SANDBOX_TIER": "none"})
     with pytest.raises(SettingsError, match="STREAMGRADE_SANDBOX_SLOTS='many'"):
         SandboxSettings.from_env({"STREAMGRADE_SANDBOX_SLOTS": "many"})
+
+
+def test_the_stack_limit_is_the_setting_unless_the_host_caps_it_lower(monkeypatch):
+    settings = SandboxSettings(stack_bytes=8 << 20)
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (8 << 20, resource.RLIM_INFINITY))
+    assert settings.stack_limit == 8 << 20 and f"--stack={8 << 20}" in limit_args(settings)
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (2 << 20, 2 << 20))
+    assert settings.stack_limit == 2 << 20 and f"--stack={2 << 20}" in limit_args(settings)
