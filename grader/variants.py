@@ -1083,12 +1083,7 @@ def sheet_document(variant: Variant) -> dict[str, Any]:
         "events": [_event_dict(e) | ({"late": True} if e.event_id == variant.late_event_id else {})
                    for e in ctx.events],
         "late_event": {"event_id": variant.late_event_id, "arrives_after": variant.late_after},
-        "parameters": _parameters(ctx),
-        "scale": _scale(ctx.scale),
-        "sink": {"table": ctx.sink.table, "columns": [{"name": n, "type": t} for n, t in ctx.sink.columns],
-                 "primary_key": list(ctx.sink.primary_key)},
-        "exercises": [{"id": ex.id, "title": ex.title, "points": ex.points, "prompt": ex.prompt}
-                      for ex in s.exercises],
+        **_sheet_rest(s),
     }
 
 
@@ -1102,6 +1097,14 @@ def shared_sheet_document(s: ExerciseSet, student_id: str | None = None) -> dict
         "seed": None,
         "reissue": 0,
         "events": [_event_dict(e) for e in ctx.events],
+        **_sheet_rest(s),
+    }
+
+
+def _sheet_rest(s: ExerciseSet) -> dict[str, Any]:
+    """What a student's sheet and the shared sheet hold alike after the events."""
+    ctx = s.context
+    return {
         "parameters": _parameters(ctx),
         "scale": _scale(ctx.scale),
         "sink": {"table": ctx.sink.table, "columns": [{"name": n, "type": t} for n, t in ctx.sink.columns],
