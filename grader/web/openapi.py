@@ -90,6 +90,16 @@ def html_errors(*statuses: int) -> dict[int, tuple[str, dict[str, Any] | None]]:
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+#: A submission's stored facts, shared by the full document and the history line
+#: (``service._stored_facts``).
+_STORED_FACTS = {
+    "id": {"type": "integer"},
+    "student_id": {"type": "string"},
+    "exercise_set": {"type": "string"},
+    "state": {"enum": ["pending", "graded", "rejected"]},
+    "submitted_at": {"type": "string"},
+    "filename": {"type": "string"},
+}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {
@@ -132,12 +142,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "student_id", "exercise_set", "state", "submitted_at", "score", "max_score",
                      "exercises", "warnings", "errors"],
         "properties": {
-            "id": {"type": "integer"},
-            "student_id": {"type": "string"},
-            "exercise_set": {"type": "string"},
-            "state": {"enum": ["pending", "graded", "rejected"]},
-            "submitted_at": {"type": "string"},
-            "filename": {"type": "string"},
+            **_STORED_FACTS,
             "content_sha256": {"type": "string"},
             "grader_version": {"type": ["string", "null"]},
             "score": _NUMBER_OR_NULL,
@@ -152,12 +157,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["id", "student_id", "exercise_set", "state", "submitted_at", "score", "max_score"],
         "properties": {
-            "id": {"type": "integer"},
-            "student_id": {"type": "string"},
-            "exercise_set": {"type": "string"},
-            "state": {"enum": ["pending", "graded", "rejected"]},
-            "submitted_at": {"type": "string"},
-            "filename": {"type": "string"},
+            **_STORED_FACTS,
             "score": _NUMBER_OR_NULL,
             "max_score": _NUMBER_OR_NULL,
         },

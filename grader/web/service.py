@@ -353,17 +353,24 @@ def current_result(submission: Submission, regrade: Regrade | None,
     return result
 
 
-def submission_document(submission: Submission, regrade: Regrade | None,
-                        settlements: list[SettlementRecord]) -> dict[str, Any]:
-    """The JSON of a submission: ``id`` and the stored facts, then the result format fields."""
-    result = current_result(submission, regrade, settlements)
-    doc: dict[str, Any] = {
+def _stored_facts(submission: Submission) -> dict[str, Any]:
+    """The fields a submission's document and its history line share, in their order."""
+    return {
         "id": submission.id,
         "student_id": submission.student_id,
         "exercise_set": submission.exercise_set,
         "state": submission.state.value,
         "submitted_at": submission.received_at,
         "filename": submission.filename,
+    }
+
+
+def submission_document(submission: Submission, regrade: Regrade | None,
+                        settlements: list[SettlementRecord]) -> dict[str, Any]:
+    """The JSON of a submission: ``id`` and the stored facts, then the result format fields."""
+    result = current_result(submission, regrade, settlements)
+    doc: dict[str, Any] = {
+        **_stored_facts(submission),
         "content_sha256": submission.content_sha256,
         "grader_version": regrade.grader_version if regrade else submission.grader_version,
         "score": None,
@@ -382,12 +389,7 @@ def submission_document(submission: Submission, regrade: Regrade | None,
 def summary_document(submission: Submission, result: dict[str, Any]) -> dict[str, Any]:
     """One line of a history listing: the stored facts and the current score, no feedback."""
     return {
-        "id": submission.id,
-        "student_id": submission.student_id,
-        "exercise_set": submission.exercise_set,
-        "state": submission.state.value,
-        "submitted_at": submission.received_at,
-        "filename": submission.filename,
+        **_stored_facts(submission),
         "score": result.get("score"),
         "max_score": result.get("max_score"),
     }
