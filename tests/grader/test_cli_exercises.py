@@ -18,7 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader.cli import main
-from grader.exercise_sets import EXERCISES_DIR, load_named_set, thaw
+from grader.exercise_sets import EXERCISES_DIR, thaw
 from grader.solutions import solve
 from grader.solutions_render import field_value, value_text
 
@@ -29,11 +29,6 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
 
 
 @pytest.fixture(scope="module")

@@ -25,20 +25,8 @@ from grader.compare import (
     comparator_for,
     literal_hint,
 )
-from grader.exercise_sets import load_named_set
 from grader.normalize import NormalizeError
-from grader.solutions import solve
 from reference.timestamps import format_time, parse_time
-
-
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
-
-
-@pytest.fixture(scope="module")
-def solved(week10):
-    return solve(week10)
 
 
 @pytest.fixture(scope="module")

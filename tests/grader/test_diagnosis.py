@@ -13,15 +13,10 @@ import pytest
 
 from grader.compare import CompareContext, comparator_for
 from grader.diagnosis import HIDDEN, KnownMistake, Scene, known_mistakes, matching, render, scene_for, showing
-from grader.exercise_sets import load_named_set, thaw
+from grader.exercise_sets import thaw
 from grader.scoring import plan_for
 from grader.solutions import solve, solve_part
 from reference.timestamps import parse_time
-
-
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
 
 
 @pytest.fixture(scope="module")

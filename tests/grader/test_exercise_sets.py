@@ -28,11 +28,6 @@ from reference.timestamps import MINUTE
 WEEK10 = EXERCISES_DIR / "week10"
 
 
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
-
-
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A copy of the week 10 folder that a test may break."""

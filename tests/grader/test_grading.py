@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from grader import grading
-from grader.exercise_sets import ExerciseSet, Settings, load_named_set, thaw
+from grader.exercise_sets import ExerciseSet, Settings, thaw
 from grader.grading import DEFAULT_SET, grade_answers, grade_bytes, grade_file, grade_submission
 from grader.results import GradeResult, Status
 from grader.scoring import field_value, plan_for
@@ -29,11 +29,6 @@ from reference.timestamps import format_time, parse_time
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "submissions" / "examples"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expect.json"))
-
-
-@pytest.fixture(scope="module")
-def week10() -> ExerciseSet:
-    return load_named_set("week10")
 
 
 def put(answer: dict[str, Any], field: str, value: Any) -> None:

@@ -31,16 +31,6 @@ WEEK10 = EXERCISES_DIR / "week10"
 MS_PER_MIN = 60_000
 
 
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
-
-
-@pytest.fixture(scope="module")
-def solved(week10):
-    return solve(week10)
-
-
 # -- first principles, from the raw YAML ---------------------------------------------------------
 
 

@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from grader import grading, variants
 from grader.cli import main
-from grader.exercise_sets import load_named_set
 from grader.solutions import solve
 from grader.solutions_render import answer_object
-
-
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
 
 
 def submission(student: str, exercise_set) -> bytes:

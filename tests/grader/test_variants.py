@@ -17,18 +17,13 @@ import yaml
 from click.testing import CliRunner
 
 from grader import variants
-from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.exercise_sets import EXERCISES_DIR, load_exercise_set
 from grader.grading import grade_answers
 from grader.solutions import solve, solve_part
 from grader.solutions_render import answer_object
 from reference.timestamps import MINUTE, format_time
 
 WEEK10 = EXERCISES_DIR / "week10"
-
-
-@pytest.fixture(scope="module")
-def week10():
-    return load_named_set("week10")
 
 
 @pytest.fixture(scope="module")

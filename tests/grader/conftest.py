@@ -1,0 +1,18 @@
+"""Fixtures the grader tests share: the week-10 set and its canonical answers, loaded once per module."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.exercise_sets import ExerciseSet, load_named_set
+from grader.solutions import solve
+
+
+@pytest.fixture(scope="module")
+def week10() -> ExerciseSet:
+    return load_named_set("week10")
+
+
+@pytest.fixture(scope="module")
+def solved(week10: ExerciseSet):
+    return solve(week10)
