@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         fresh.append(time.perf_counter() - t)
         assert result.score == result.max_score, result.to_dict()
         breakdown.append(result.meta["timings"])
-        calls = sum(t["run"] for t in result.meta["tests"].values())
+        calls = sum(t["asked"] for t in result.meta["tests"].values())
 
         t = time.perf_counter()
         result = grade_python(source, "correct.py", None, seed=1, sandbox=box, exercise=exercise)

@@ -45,6 +45,7 @@ from typing import Any
 import yaml
 
 from grader.exercise_sets import ExerciseDataError
+from grader.quoting import cut, quote
 from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status, status_for, unreadable
 from grader.sandbox import (
     Call,
@@ -393,13 +394,15 @@ def _ticks(value: Any) -> Ticks | None:
 def _fmt_table(table: Table) -> str:
     if not table:
         return "{}"
-    return "{" + ", ".join(f"({format_time(k[0])}, {k[1]}): {v}" for k, v in sorted(table.items())) + "}"
+    return cut("{" + ", ".join(f"({format_time(k[0])}, {cut(k[1], 40)}): {cut(str(v), 40)}"
+                               for k, v in sorted(table.items())) + "}")
 
 
 def _fmt_rows(rows: Table) -> str:
     if not rows:
         return "no rows"
-    return ", ".join(f"({format_time(k[0])}, {k[1]}, {v})" for k, v in sorted(rows.items()))
+    return cut(", ".join(f"({format_time(k[0])}, {cut(k[1], 40)}, {cut(str(v), 40)})"
+                         for k, v in sorted(rows.items())))
 
 
 def _type_of(value: Any) -> str:
@@ -409,8 +412,7 @@ def _type_of(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return quote(value)
 
 
 class TypeProblem(Exception):
@@ -698,8 +700,7 @@ class Upsert(Binding):
                     raise TypeProblem(f"after write {step + 1} the table has the key {_shown(key)}; expected "
                                       "(window_start, user_id), a (datetime, str) tuple")
                 amount = stored.get("sum_amount") if isinstance(stored, dict) else stored
-                table[(_ticks(key[0]), key[1])] = (amount if type(amount) is Decimal
-                                                   else _amount(amount, f"table[{_shown(key)}]"))
+                table[(_ticks(key[0]), key[1])] = _amount(amount, f"table[{_shown(key)}]")
             tables.append(table)
         return tables
 
@@ -747,9 +748,15 @@ class Upsert(Binding):
 
 
 def _amount(value: Any, where: str) -> Decimal:
+    """A returned amount as a finite Decimal; anything else is a :class:`TypeProblem`.
+
+    NaN, signalling NaN and infinities are refused here, so no later comparison meets
+    one (``Decimal("sNaN") == x`` raises ``InvalidOperation``)."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         hint = ": use decimal.Decimal for exact sums" if isinstance(value, float) else ""
         raise TypeProblem(f"{where} is {_shown(value)} ({_type_of(value)}); expected a Decimal{hint}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise TypeProblem(f"{where} is {_shown(value)}, which is not a number; expected a finite Decimal")
     return Decimal(value)
 
 
@@ -1080,7 +1087,11 @@ def _writes(emitted: Sequence[SinkRow], rng: random.Random, limit: int) -> Write
 
 @dataclass(frozen=True)
 class Verdict:
-    """One case's result: ``kind`` is ``pass`` or what went wrong."""
+    """One case's result: ``kind`` is ``pass``, ``not_run``, or what went wrong.
+
+    ``not_run`` is the only kind that is neither a pass nor a failure: the call has no
+    honest outcome yet (the harness skipped it, or the process stopped before it).  It is
+    rerun elsewhere or, at the end, counted against the function: never as a pass."""
 
     case: Case
     kind: str
@@ -1091,37 +1102,58 @@ class Verdict:
     def passed(self) -> bool:
         return self.kind == "pass"
 
+    @property
+    def ran(self) -> bool:
+        return self.kind != "not_run"
+
 
 _OUTCOME_KINDS = {"raised": "raised", "timeout": "timeout", "memory": "memory", "cpu": "cpu",
-                  "too_large": "too_large", "too_large_total": "too_large", "skipped": "skipped"}
+                  "too_large": "too_large", "too_large_total": "too_large"}
+_OUTCOME_WORDS = {"cpu": "used up the CPU time limit", "too_large_total": "returned more than the result may hold "
+                  "in all (the values of the calls before it filled it)"}
+_SKIP_REASONS = {"cpu": "an earlier call used up the CPU time limit", "timeout": "an earlier call of it timed out",
+                 "too_large_total": "the values returned before it filled the result's size limit"}
 
 
 def judge(binding: Binding, case: Case, outcome: CallOutcome | None) -> Verdict:
+    """The verdict on one call's outcome, total: whatever came back, a verdict (a value
+    the grader cannot read or compare is a wrong type, never an exception)."""
+    try:
+        return _judge(binding, case, outcome)
+    except Exception as exc:  # a comparison of ours that a student's value broke: still their wrong value
+        return Verdict(case, "wrong_type", message=f"returned a value the grader cannot compare "
+                       f"({type(exc).__name__}: {cut(str(exc), 200)})")
+
+
+def _judge(binding: Binding, case: Case, outcome: CallOutcome | None) -> Verdict:
     if outcome is None:
-        return Verdict(case, "lost", message="the call never returned")
-    if outcome.status == "bad_fold_return":
+        return Verdict(case, "not_run", message="no outcome came back")
+    status = outcome.status
+    if status in ("skipped", "not_defined"):
+        reason = outcome.detail.get("reason", "")
+        return Verdict(case, "not_run", message=_SKIP_REASONS.get(reason, "the harness did not run it"))
+    if status == "bad_fold_return":
         return Verdict(case, "wrong_type", message=(
             f"upsert returned {_shown(outcome.value)} ({_type_of(outcome.value)}) at write "
             f"{int(outcome.detail.get('step', 0)) + 1}; return None (changing table in place) or the table"))
-    if outcome.status == "timeout":
+    if status == "timeout":
         return Verdict(case, "timeout", message=f"did not return within {outcome.detail.get('limit_s', '?')} s")
-    if outcome.status == "memory":
-        return Verdict(case, "memory", message=f"ran out of memory ({outcome.error or 'MemoryError'})")
-    if outcome.status == "raised":
-        return Verdict(case, "raised", message=f"raised {outcome.error}")
-    if outcome.status != "ok":
-        return Verdict(case, _OUTCOME_KINDS.get(outcome.status, "lost"),
-                       message={"cpu": "used up the CPU time limit",
-                                "too_large": f"returned a value too large to check ({outcome.error})",
-                                "skipped": "not run after an earlier call timed out"}.get(
-                                    _OUTCOME_KINDS.get(outcome.status, ""), outcome.status))
+    if status == "memory":
+        return Verdict(case, "memory", message=f"ran out of memory ({cut(outcome.error or 'MemoryError', 300)})")
+    if status == "raised":
+        return Verdict(case, "raised", message=f"raised {cut(outcome.error or 'an exception', 2000)}")
+    if status == "too_large":
+        return Verdict(case, "too_large", message=f"returned a value too large to check "
+                       f"({cut(outcome.error or '', 200)})")
+    if status != "ok":
+        return Verdict(case, _OUTCOME_KINDS.get(status, "lost"), message=_OUTCOME_WORDS.get(status, status))
     try:
         given = binding.normalize(outcome.value)
     except TypeProblem as exc:
         return Verdict(case, "wrong_type", message=str(exc))
     except Exception as exc:  # whatever came back over the channel, grading goes on
         return Verdict(case, "wrong_type", message=f"returned a value the grader cannot read "
-                       f"({type(exc).__name__}: {str(exc)[:200]})")
+                       f"({type(exc).__name__}: {cut(str(exc), 200)})")
     if given == case.expected:
         return Verdict(case, "pass", given)
     return Verdict(case, "wrong_value", given)
@@ -1129,32 +1161,68 @@ def judge(binding: Binding, case: Case, outcome: CallOutcome | None) -> Verdict:
 
 @dataclass
 class FunctionReport:
-    """Everything known about one function after the runs (mutable while grading)."""
+    """Everything known about one function after the runs (mutable while grading).
+
+    ``asked`` are the calls the grader owns for this function; ``verdicts`` holds the
+    latest verdict of each (by case id), a rerun replacing a ``not_run``.  The function
+    is right only when every asked call ran and passed."""
 
     name: str
     defined: str = "function"
-    verdicts: list[Verdict] = field(default_factory=list)
+    asked: int = 0
+    asked_visible: int = 0  # of which on the sheet's events
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     lost: str | None = None  # why the process died in one of its calls
+    not_run_reason: str | None = None  # why some calls never ran
     sheet_failure: Verdict | None = None
     counterexample: Verdict | None = None
     shrunk_from: int | None = None
     diagnosis: list[MistakeSpec] = field(default_factory=list)
 
+    def record(self, verdict: Verdict) -> None:
+        previous = self.verdicts.get(verdict.case.id)
+        if previous is None or not previous.ran:
+            self.verdicts[verdict.case.id] = verdict
+
+    @property
+    def ran(self) -> list[Verdict]:
+        return [v for v in self.verdicts.values() if v.ran]
+
     @property
     def failures(self) -> list[Verdict]:
-        return [v for v in self.verdicts if not v.passed and v.kind != "skipped"]
+        return [v for v in self.verdicts.values() if v.ran and not v.passed]
+
+    @property
+    def not_run(self) -> int:
+        return self.asked - len(self.ran)
+
+    @property
+    def correct(self) -> bool:
+        return self.asked > 0 and self.not_run == 0 and not self.failures
 
 
 # -- running -----------------------------------------------------------------------------
 
+#: At most this many sandboxed runs for the suite, per function graded (plus one): each
+#: rerun follows a run that stopped early, and takes only the calls still unanswered.
+RUNS_PER_FUNCTION = 2
+#: A rerun is not started with less of the budget left than this (seconds).
+MIN_RUN_S = 0.5
+
+
 @dataclass
 class _Runs:
+    deadline: float  # time.monotonic() at which the grading's budget ends
     runs: list[SandboxRun] = field(default_factory=list)
     import_problem: dict | None = None
 
     @property
     def seconds(self) -> float:
         return sum(r.wall_s for r in self.runs)
+
+    @property
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
 
 
 def _calls(cases: Iterable[Case], b: Mapping[str, Binding]) -> list[Call]:
@@ -1165,61 +1233,151 @@ def _calls(cases: Iterable[Case], b: Mapping[str, Binding]) -> list[Call]:
 def _run_suite(box: Sandbox, exercise: PythonExercise, source: bytes, display: str, cases: Sequence[Case],
                b: Mapping[str, Binding], reports: dict[str, FunctionReport], runs: _Runs,
                started: PendingRun | None = None, sent: Sequence[Call] = ()) -> None:
-    """Run every case; a process that dies is rerun without the function it died in.
+    """Run every case, trusting nothing the sandbox says about which calls count.
+
+    The grader owns the list of calls.  A call is answered only by an outcome from a run
+    that completed with a well-formed document (a value, judged here, or a failure such as
+    a timeout); a call the harness reports skipped, and every call of a run that stopped
+    early, stays unanswered.  When a run is killed or times out, the call that was running
+    fails its function.  When its document is garbled or forged, nothing in it counts and
+    no call is blamed (the submission may have written it at any time): the unanswered
+    calls then run one function per process, where a garbled document can only be that
+    function's.  Unanswered calls of functions that have not failed run again in fresh
+    processes until all are answered, a round answers nothing new, the runs are used up
+    or the grading's time budget ends; what is still unanswered counts against its
+    function.
 
     ``started``: a process already started on the submission (it imported the file while
     the suite was being built); it takes the first batch.  ``sent``: the calls already
     sent to it, the first of that batch."""
-    pending = [c for c in cases if c.function in reports]
+    asked = [c for c in cases if c.function in reports]
+    for report in reports.values():
+        report.asked = sum(1 for c in asked if c.function == report.name)
+        report.asked_visible = sum(1 for c in asked if c.function == report.name and c.visible)
+    pending = asked
+    first, isolated = True, False
+    runs_left = 1 + RUNS_PER_FUNCTION * len(reports)
     while pending:
-        if started is not None:
-            calls = list(sent) + _calls(pending[len(sent):], b)
-            run, started = box.finish(started, calls), None
+        if isolated:
+            names = dict.fromkeys(c.function for c in pending)
+            batches = [[c for c in pending if c.function == name] for name in names]
         else:
-            calls = _calls(pending, b)
-            run = box.run(source, display, calls, forbidden_imports=exercise.forbidden_imports,
-                          call_timeout_s=exercise.call_timeout_s)
-        runs.runs.append(run)
-        if run.completed:
-            if not run.imported["ok"]:
-                runs.import_problem = dict(run.imported)
+            batches = [pending]
+        progress = False
+        for batch in batches:
+            if started is not None:
+                calls = list(sent) + _calls(batch[len(sent):], b)
+                run, started = box.finish(started, calls), None
+            elif runs_left <= 0:
+                break
+            elif runs.time_left < MIN_RUN_S:
+                _not_run(reports, f"the time budget of the grading ({box.settings.budget_s:g} s) ran out")
                 return
-            for name, state in run.functions.items():
-                if name in reports:
-                    reports[name].defined = state
-            by_id = {c.id: c for c in pending}
-            for cid, outcome in run.outcomes.items():
-                case = by_id[cid]
-                reports[case.function].verdicts.append(judge(b[case.function], case, outcome))
-            return
-        if run.end is RunEnd.CORRUPT:  # tampering: no call's output can be trusted, nothing is rerun
+            else:
+                run = box.run(source, display, _calls(batch, b), forbidden_imports=exercise.forbidden_imports,
+                              call_timeout_s=exercise.call_timeout_s, deadline=runs.deadline)
+            runs_left -= 1
+            runs.runs.append(run)
+            answered = _take(run, batch, b, reports, runs, display, first=first, isolated=isolated)
+            if runs.import_problem is not None:
+                return
+            if run.end is RunEnd.CORRUPT and not isolated:
+                isolated = True  # nothing in it counts: the next round runs one function per process
+                progress = True
+            progress = progress or answered
+            first = False
+        pending = _unanswered(asked, reports)
+        if not progress or runs_left <= 0:
+            break
+    if pending:
+        _not_run(reports, "the sandboxed process kept stopping before it ran them")
+
+
+def _unanswered(asked: Sequence[Case], reports: dict[str, FunctionReport]) -> list[Case]:
+    """The calls worth another run: not answered yet, of a function that is defined and
+    has not failed (one failure already decides an all-or-nothing function)."""
+    open_functions = {name for name, r in reports.items() if r.defined == "function" and not r.failures}
+    out = []
+    for case in asked:
+        if case.function in open_functions:
+            verdict = reports[case.function].verdicts.get(case.id)
+            if verdict is None or not verdict.ran:
+                out.append(case)
+    return out
+
+
+def _take(run: SandboxRun, batch: Sequence[Case], b: Mapping[str, Binding], reports: dict[str, FunctionReport],
+          runs: _Runs, display: str, *, first: bool, isolated: bool) -> bool:
+    """Record what ``run`` answered; True when it answered (or failed) at least one call."""
+    by_id = {c.id: c for c in batch}
+    if run.completed:
+        if not run.imported["ok"]:
+            if first:
+                runs.import_problem = dict(run.imported)
+            return False
+        for name, state in run.functions.items():
+            if name in reports:
+                reports[name].defined = state
+        progress = False
+        for cid, outcome in run.outcomes.items():
+            case = by_id.get(cid)
+            if case is None:
+                continue
+            verdict = judge(b[case.function], case, outcome)
+            reports[case.function].record(verdict)
+            if verdict.ran:
+                progress = True
+            elif reports[case.function].not_run_reason is None:
+                reports[case.function].not_run_reason = verdict.message
+        return progress
+    culprit = run.last_started
+    if run.end is RunEnd.CORRUPT:
+        if first and culprit is None:
             runs.import_problem = {"ok": False, "kind": "corrupt", "message": f"{display}: {run.detail}"}
-            return
-        culprit = run.last_started
-        if culprit is None or culprit not in {c.id for c in pending}:
+            return False
+        if not isolated or not batch:
+            return False
+        # one function alone in this process: the garbled document is its own
+        case = by_id.get(culprit) or batch[0]
+        reports[case.function].record(Verdict(case, "corrupt", message=f"was running when {run.detail}"))
+        return True
+    if culprit is None or culprit not in by_id:
+        if first:
             loaded = "+loaded" in run.started
             runs.import_problem = {
                 "ok": False, "kind": run.end.value,
                 "message": (f"{display}: the process stopped before any function ran: {run.detail}" if loaded
                             else f"importing {display} failed: {run.detail}")}
-            return
-        case = next(c for c in pending if c.id == culprit)
-        report = reports[case.function]
-        report.lost = run.detail
-        report.verdicts.append(Verdict(case, run.end.value, message=f"was running when {run.detail}"))
-        pending = [c for c in pending if c.function != case.function]
+        return False
+    case = by_id[culprit]
+    report = reports[case.function]
+    report.lost = run.detail
+    report.record(Verdict(case, _STOP_KINDS.get(run.end, run.end.value), message=f"was running when {run.detail}"))
+    return True
+
+
+#: The verdict kind of the call that was running when a run stopped early.
+_STOP_KINDS = {RunEnd.CORRUPT: "corrupt", RunEnd.BUDGET: "timeout", RunEnd.TIMEOUT: "timeout"}
+
+
+def _not_run(reports: dict[str, FunctionReport], reason: str) -> None:
+    for report in reports.values():
+        if report.not_run and report.not_run_reason is None:
+            report.not_run_reason = reason
 
 
 def _shrink(box: Sandbox, exercise: PythonExercise, source: bytes, display: str, b: Mapping[str, Binding],
             reports: dict[str, FunctionReport], runs: _Runs) -> None:
-    """Shrink each function's counterexample: every round's candidates in one sandboxed run."""
+    """Shrink each function's counterexample: every round's candidates in one sandboxed run.
+
+    Shrinking only chooses what to show; no verdict of it counts for or against a function."""
     current: dict[str, Verdict] = {}
     for name, report in reports.items():
         if report.counterexample is not None \
                 and report.counterexample.kind in ("wrong_value", "wrong_type", "raised") \
                 and b[name].candidates(report.counterexample.case.input):
             current[name] = report.counterexample
-    deadline = time.monotonic() + exercise.shrink_seconds
+    deadline = min(time.monotonic() + exercise.shrink_seconds, runs.deadline - MIN_RUN_S)
     done: set[str] = set()
     for _round in range(exercise.shrink_rounds):
         if time.monotonic() > deadline:
@@ -1233,7 +1391,7 @@ def _shrink(box: Sandbox, exercise: PythonExercise, source: bytes, display: str,
         if not batch:
             break
         run = box.run(source, display, _calls(batch, b), forbidden_imports=exercise.forbidden_imports,
-                      call_timeout_s=exercise.call_timeout_s)
+                      call_timeout_s=exercise.call_timeout_s, deadline=runs.deadline)
         runs.runs.append(run)
         if not run.completed or not run.imported.get("ok"):
             break
@@ -1279,7 +1437,7 @@ def _pick_counterexample(report: FunctionReport, binding: Binding) -> None:
 
 
 def _diagnose(report: FunctionReport, binding: Binding, mistakes: Sequence[MistakeSpec]) -> None:
-    checked = [v for v in report.verdicts if v.kind in ("pass", "wrong_value")]
+    checked = [v for v in report.ran if v.kind in ("pass", "wrong_value")]
     if not report.failures or not checked or any(v.kind not in ("pass", "wrong_value") for v in report.failures):
         return
     for mistake in mistakes:
@@ -1301,19 +1459,28 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
         return PartResult(report.name, 0, spec.points, Status.INVALID, feedback=(message,),
                           findings=(Finding("not_callable", path, message),), show_expected=False)
     hidden_failed = sum(1 for v in report.failures if not v.case.visible)
-    hidden_total = sum(1 for v in report.verdicts if not v.case.visible)
+    hidden_total = sum(1 for v in report.ran if not v.case.visible)
     cx = report.counterexample
+    not_run = _not_run_line(report)
+    if cx is None and not_run:
+        head = f"{report.name}: not credited: {not_run}"
+        return PartResult(report.name, 0, spec.points, Status.INCORRECT, feedback=(head,),
+                          findings=(Finding("not_run", path, head),), show_expected=False)
     if cx is None:
         return PartResult(report.name, spec.points, spec.points, Status.CORRECT,
                           feedback=(f"{report.name}: correct on the sheet's events and on {hidden_total} hidden "
                                     "tests",), show_expected=False)
     hidden = f"{hidden_failed} of {hidden_total} hidden tests (generated from seed {suite.seed})"
+    sheet_checked = sum(1 for v in report.ran if v.case.visible) == report.asked_visible
     if report.sheet_failure is None:
-        head = f"{report.name}: correct on the sheet's events, wrong on {hidden}."
+        head = (f"{report.name}: correct on the sheet's events, wrong on {hidden}." if sheet_checked
+                else f"{report.name}: wrong on {hidden}.")
     elif hidden_failed:
         head = f"{report.name}: wrong on the sheet's events and on {hidden}."
-    else:
+    elif hidden_total:
         head = f"{report.name}: wrong on the sheet's events (right on the {hidden_total} hidden tests)."
+    else:
+        head = f"{report.name}: wrong on the sheet's events."
     lines = [head]
     sheet = report.sheet_failure
     if sheet is not None and sheet is not cx:
@@ -1344,6 +1511,15 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
         expected=binding.describe_value(cx.case.expected) if shown_expected else None,
         given=binding.describe_value(cx.given) if show_input and cx.kind == "wrong_value" else None,
         feedback=tuple(lines), findings=tuple(findings), show_expected=shown_expected)
+
+
+def _not_run_line(report: FunctionReport) -> str:
+    """``"180 of 312 tests ran; ..."`` when some asked calls never ran, else empty."""
+    if not report.not_run:
+        return ""
+    reason = f" ({report.not_run_reason})" if report.not_run_reason else ""
+    return (f"only {len(report.ran)} of {report.asked} tests ran; the other {report.not_run} did not{reason}. "
+            "A function counts as correct only when every one of its tests runs and passes.")
 
 
 def _case_lines(binding: Binding, verdict: Verdict, exercise: PythonExercise, label: str,
@@ -1392,6 +1568,9 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
                           exercise.max_score)
     box = sandbox or default_sandbox()
     report = box.require()
+    # One budget of wall time for everything this submission runs (reruns and shrinking
+    # included): no submission holds a worker longer, whatever it does.
+    runs = _Runs(deadline=time.monotonic() + box.settings.budget_s)
     seed = secrets.randbits(32) if seed is None else int(seed)
     display = _safe_display_name(source_name, exercise.display_name)
     b = bindings(exercise.profile)
@@ -1399,7 +1578,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     # The sandboxed process starts and imports the file while the suite is built, and
     # runs each batch of calls as soon as it is built (the cases' order is kept).
     process = box.start(source, display, forbidden_imports=exercise.forbidden_imports,
-                        call_timeout_s=exercise.call_timeout_s)
+                        call_timeout_s=exercise.call_timeout_s, deadline=runs.deadline)
     reports = {f.name: FunctionReport(f.name) for f in exercise.functions}
     sent: list[Call] = []
 
@@ -1415,7 +1594,6 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
         process.cancel()
         raise
     suite_s = time.perf_counter() - suite_started
-    runs = _Runs()
     _run_suite(box, exercise, source, display, suite.cases, b, reports, runs, started=process, sent=sent)
     sandbox_s = runs.seconds
     shrink_started = time.perf_counter()
@@ -1445,6 +1623,10 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
         correct = sum(1 for p in parts if p.status is Status.CORRECT)
         summary = (f"{correct} of {len(parts)} functions correct, each checked on the sheet's events and on "
                    f"{suite.streams} hidden generated streams (seed {seed}).")
+        asked = sum(fr.asked for fr in reports.values() if fr.defined == "function")
+        ran = sum(len(fr.ran) for fr in reports.values() if fr.defined == "function")
+        if ran < asked:
+            summary += f" Only {ran} of the {asked} tests ran."
         diagnosis = tuple(dict.fromkeys(m.code for fr in reports.values() for m in fr.diagnosis))
         exercise_result = ExerciseResult(exercise.id, exercise.title, score, exercise.max_score, status,
                                          feedback=(summary,), diagnosis=diagnosis, parts=parts)
@@ -1454,10 +1636,12 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     meta = {
         "seed": seed,
         "hidden_streams": suite.streams,
-        "tests": {name: {"run": len(fr.verdicts), "failed": len(fr.failures)} for name, fr in reports.items()},
+        "tests": {name: {"asked": fr.asked, "ran": len(fr.ran), "failed": len(fr.failures)}
+                  for name, fr in reports.items()},
         "submission": {"name": display, "bytes": len(source)},
         "sandbox": {"tier": report.tier.value, "python": report.interpreter.version if report.interpreter else None,
                     "runs": len(runs.runs), "layers": [x.name for x in report.layers if x.ok]},
+        "budget_s": box.settings.budget_s,
         "timings": {"total_s": round(time.perf_counter() - started, 4), "suite_s": round(suite_s, 4),
                     "sandbox_s": round(sandbox_s, 4), "shrink_s": round(shrink_s, 4)},
     }

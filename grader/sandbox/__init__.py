@@ -90,30 +90,32 @@ class Sandbox:
 
     def run(self, source: bytes, display_name: str, calls: Sequence[Call], *,
             forbidden_imports: Sequence[str] = DEFAULT_FORBIDDEN_IMPORTS, call_timeout_s: float | None = None,
-            import_timeout_s: float | None = None) -> SandboxRun:
+            import_timeout_s: float | None = None, deadline: float | None = None) -> SandboxRun:
         """Run ``calls`` on the submission ``source`` in one confined process.
 
         Student behaviour (errors, hangs, attacks) is in the returned value, never raised.
         Raises :class:`SandboxUnavailable` when no tier is available, or when the sandbox
-        itself fails to start.
+        itself fails to start.  ``deadline`` (``time.monotonic()``) ends the run early when
+        the caller's budget for the whole grading runs out first (``RunEnd.BUDGET``).
         """
         pending = self.start(source, display_name, forbidden_imports=forbidden_imports,
-                             call_timeout_s=call_timeout_s, import_timeout_s=import_timeout_s)
+                             call_timeout_s=call_timeout_s, import_timeout_s=import_timeout_s, deadline=deadline)
         return self.finish(pending, calls)
 
     def start(self, source: bytes, display_name: str, *,
               forbidden_imports: Sequence[str] = DEFAULT_FORBIDDEN_IMPORTS, call_timeout_s: float | None = None,
-              import_timeout_s: float | None = None) -> PendingRun:
+              import_timeout_s: float | None = None, deadline: float | None = None) -> PendingRun:
         """Start the confined process now; it imports the submission while the caller
         prepares the calls.  Pass the result to :meth:`finish` (or ``cancel()`` it)."""
         report = self.require()
         config = build_config(
             display_name, self._program, forbidden_imports=forbidden_imports,
             call_timeout_s=call_timeout_s or self.settings.call_timeout_s,
-            import_timeout_s=import_timeout_s or self.settings.import_timeout_s)
+            import_timeout_s=import_timeout_s or self.settings.import_timeout_s,
+            result_budget=self.settings.result_budget)
         try:
             return PendingRun(self.settings, report.tier, report.interpreter, self._pool, config, source,
-                              report.cgroups)
+                              report.cgroups, deadline)
         except (SandboxFailure, SlotError) as exc:
             raise SandboxUnavailable(f"the sandbox failed: {exc}") from None
 

@@ -18,10 +18,12 @@ Protocol (``grader.sandbox.runner`` is the other side):
   confines itself and imports the submission meanwhile, then runs each batch as it
   arrives), and a ``None`` frame (or end of input) after the last batch.  Never an
   expected answer.
-* fd N: ONE JSON document with the raw outputs, keyed by exactly the call ids received.
-  Scoring happens outside; a submission that writes here itself only garbles its own
-  result (the grader then rejects the document); it cannot score anything it did not
-  compute.
+* fd N: ONE JSON document with the raw outputs, keyed by exactly the call ids received,
+  bounded in bytes and values (``result_budget`` of the request).  Scoring happens
+  outside, and nothing here is trusted: everything in this process is the submission's
+  to change (this harness's state and code included), so the grader counts a call only
+  when its outcome carries a value it checks itself; "skipped" or a missing document
+  means "not run", never "passed".
 * fd M: ``+ready`` once confined, ``+loaded`` after the import, then the id of each call
   as it starts, one per line, so that when the process dies the grader knows which
   input killed it.  Never used for scores.
@@ -49,7 +51,15 @@ import time
 PROTOCOL = 1
 MAX_DEPTH = 32
 MAX_NODES_PER_VALUE = 100_000
-MAX_NODES_TOTAL = 2_000_000
+#: Characters of text (strings, Decimal digits, big integers) one returned value may carry:
+#: a 40 MB string is refused before it is encoded, never copied into the result.
+MAX_CHARS_PER_VALUE = 256 * 1024
+#: Bytes of JSON one call's outcome may take on the result channel.
+MAX_BYTES_PER_VALUE = 512 * 1024
+#: What all the outcomes of one run may take together, unless the request says less
+#: (the grader sends its own figures, below what it accepts back: see ``runner``).
+MAX_NODES_TOTAL = 300_000
+MAX_BYTES_TOTAL = 6 << 20
 MAX_MESSAGE = 2000
 #: Address space held back while the submission runs and released before the result is
 #: encoded, so that a submission which used up the address-space limit (memory, thread
@@ -72,9 +82,19 @@ class TooLarge(Exception):
 
 
 def encode(value, _budget=None):
-    """A JSON-able form of ``value`` that :func:`decode` turns back into the same types."""
-    budget = _budget if _budget is not None else [MAX_NODES_PER_VALUE]
+    """A JSON-able form of ``value`` that :func:`decode` turns back into the same types.
+
+    ``_budget`` is ``[nodes, characters]`` left (both decremented as the value is walked);
+    :class:`TooLarge` when either runs out."""
+    budget = _budget if _budget is not None else [MAX_NODES_PER_VALUE, MAX_CHARS_PER_VALUE]
     return _encode(value, 0, budget, set())
+
+
+def _text(budget, n):
+    """Charge ``n`` characters of text to the budget."""
+    budget[1] -= n
+    if budget[1] < 0:
+        raise TooLarge(f"more than {MAX_CHARS_PER_VALUE} characters of text")
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
@@ -89,13 +109,17 @@ def _encode(value, depth, budget, seen):
     cls = type(value)
     # Exact built-in types first (no student method can run on them), then subclasses.
     if cls in _PLAIN:
-        if cls is int and not -_BIG < value < _BIG:  # past Python's int-to-str digit limit
+        if cls is str:
+            _text(budget, len(value))
+        elif cls is int and not -_BIG < value < _BIG:  # past Python's int-to-str digit limit
             return {"$obj": "int", "repr": "an int with more than 300 digits"}
         return value
     if cls is _DT:
         return {"$dt": value.isoformat()}
     if cls is _DEC:
-        return {"$dec": str(value)}
+        text = str(value)
+        _text(budget, len(text))
+        return {"$dec": text}
     if depth > MAX_DEPTH:
         raise TooLarge(f"nested deeper than {MAX_DEPTH} levels")
     if cls is dict or cls is list or cls is tuple:
@@ -126,11 +150,15 @@ def _encode_other(value, depth, budget, seen):
     if isinstance(value, int):
         return _encode(int.__index__(value), depth, budget, seen)
     if isinstance(value, str):
-        return str.__str__(value)
+        text = str.__str__(value)
+        _text(budget, len(text))
+        return text
     if isinstance(value, float):
         return {"$float": float.__repr__(value)}
     if isinstance(value, decimal.Decimal):
-        return {"$dec": decimal.Decimal.__str__(value)}
+        text = decimal.Decimal.__str__(value)
+        _text(budget, len(text))
+        return {"$dec": text}
     if isinstance(value, datetime.datetime):
         return {"$dt": datetime.datetime.isoformat(value)}
     if isinstance(value, datetime.date):
@@ -216,12 +244,18 @@ def decode_object(data):
 
 
 def _hashable(value):
+    """A dict key or set member made of a decoded value; what cannot be hashed (a dict, a
+    signalling-NaN Decimal) becomes an :class:`Opaque` instead of failing the document."""
     if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    if isinstance(value, dict):
-        return Opaque("dict", repr(value))
-    if isinstance(value, set):
-        return frozenset(value)
+        value = tuple(_hashable(v) for v in value)
+    elif isinstance(value, dict):
+        return Opaque("dict", _short_repr(value))
+    elif isinstance(value, set):
+        value = frozenset(value)
+    try:
+        hash(value)
+    except Exception:
+        return Opaque(type(value).__name__, _short_repr(value))
     return value
 
 
@@ -582,22 +616,22 @@ class Harness:
                 found[name] = f"not callable: {_type_name(value)}"
         return found
 
-    def run_calls(self, calls) -> dict:
-        """Run one list of calls from a fresh start; ``{"functions", "results"}``."""
-        self.begin_calls()
-        self.run_batch(calls)
-        return self.calls_report()
-
     def begin_calls(self) -> None:
+        budget = self.request.get("result_budget") or {}
         self.found: dict = {}  # function -> "function", "missing" or "not callable: T"
-        self.results: dict = {}
+        self.results: dict = {}  # call id -> its outcome as JSON bytes, as the document carries it
         self.stopped: dict = {}  # function -> why its remaining calls are skipped
-        self.total = [MAX_NODES_TOTAL]
-        self.cpu_exhausted = False
+        self.total = [int(budget.get("nodes", MAX_NODES_TOTAL)), MAX_CHARS_PER_VALUE]
+        self.bytes_left = int(budget.get("bytes", MAX_BYTES_TOTAL))
+        self.halted = None  # why no later call runs at all: "cpu" or "too_large_total"
 
     def run_batch(self, calls) -> None:
         """Run one batch; what stops calls (a timeout, the CPU limit, the size budget)
-        carries over to the batches after it, as if they were one list."""
+        carries over to the batches after it, as if they were one list.
+
+        Every outcome is written to JSON at once and charged to the run's byte budget, so
+        the document stays bounded whatever the submission returns.  A skipped call is
+        only ever "not run": the grader reruns it elsewhere or counts it as failed."""
         new = sorted({c["function"] for c in calls} - self.found.keys())
         if new:
             self.found.update(self.functions(new))
@@ -605,20 +639,36 @@ class Harness:
         for call in calls:
             cid, name = call["id"], call["function"]
             if functions.get(name) != "function":
-                results[cid] = {"status": "not_defined"}
-                continue
-            if self.cpu_exhausted or name in stopped:
-                results[cid] = {"status": "skipped", "reason": "cpu" if self.cpu_exhausted else stopped[name]}
-                continue
-            self.progress(cid)
-            results[cid] = outcome = self._call(self.module.__dict__[name], call, total)
-            if outcome["status"] == "cpu":
-                self.cpu_exhausted = True
-            elif outcome["status"] in ("timeout", "too_large_total"):
-                stopped[name] = outcome["status"]
+                outcome = {"status": "not_defined"}
+            elif self.halted or name in stopped:
+                outcome = {"status": "skipped", "reason": self.halted or stopped[name]}
+            else:
+                self.progress(cid)
+                outcome = self._call(self.module.__dict__[name], call, total)
+                if outcome["status"] in ("cpu", "too_large_total"):
+                    self.halted = outcome["status"]
+                elif outcome["status"] == "timeout":
+                    stopped[name] = outcome["status"]
+            results[cid] = self._charge(outcome)
+
+    def _charge(self, outcome) -> bytes:
+        """The outcome as JSON, within the per-value and the run's byte budget."""
+        try:
+            fragment = dumps(outcome)
+        except Exception:
+            fragment = dumps({"status": "raised", "error": "an outcome that could not be written"})
+        if len(fragment) > MAX_BYTES_PER_VALUE:
+            fragment = dumps({"status": "too_large", "error": f"{len(fragment)} bytes of JSON, more than "
+                                                              f"{MAX_BYTES_PER_VALUE}"})
+        if len(fragment) > self.bytes_left:
+            self.halted = "too_large_total"
+            fragment = dumps({"status": "too_large_total", "error": "the values returned so far fill the "
+                                                                    "result's size limit"})
+        self.bytes_left -= len(fragment)
+        return fragment
 
     def calls_report(self) -> dict:
-        return {"functions": self.found, "results": self.results}
+        return {"functions": self.found}
 
     def _call(self, fn, call, total) -> dict:
         try:
@@ -638,7 +688,8 @@ class Harness:
         except CpuLimit:
             return {"status": "cpu"}
         except TooLarge as exc:
-            return {"status": "too_large_total" if total[0] <= 0 else "too_large", "error": str(exc)}
+            return {"status": "too_large_total" if total[0] <= 0 or self.bytes_left <= 0 else "too_large",
+                    "error": str(exc)}
         except _FoldReturn as exc:
             return {"status": "bad_fold_return", "step": exc.step, "value": exc.value}
         except MemoryError as exc:
@@ -653,7 +704,7 @@ class Harness:
                 _Clock.deadline = None
 
     def _encode_budgeted(self, value, total):
-        budget = [min(MAX_NODES_PER_VALUE, total[0])]
+        budget = [min(MAX_NODES_PER_VALUE, total[0]), MAX_CHARS_PER_VALUE]
         before = budget[0]
         try:
             return encode(value, budget)
@@ -680,11 +731,16 @@ class Harness:
         except OSError:
             pass
 
-    def write_document(self, document: dict) -> None:
+    def write_document(self, document: dict, results: dict | None = None) -> None:
+        """The one result document; ``results`` maps call ids to outcomes already in JSON."""
         document = {"protocol": PROTOCOL, "python": sys.version.split()[0], **document,
                     "confinement": self.confinement,
                     "output": {"stdout_chars": self.stdout.chars, "stderr_chars": self.stderr.chars}}
-        view = memoryview(dumps(document))
+        data = dumps(document)
+        if results is not None:
+            body = b",".join(dumps(str(cid)) + b":" + fragment for cid, fragment in results.items())
+            data = data[:-1] + b',"results":{' + body + b"}}"
+        view = memoryview(data)
         while view:
             view = view[os.write(self.result_fd, view):]
         os.close(self.result_fd)
@@ -813,6 +869,7 @@ def main(argv=None) -> None:
     imported = harness.load()
     harness.progress("+loaded")
     document = {"import": imported}
+    results = None
     if imported["ok"]:
         harness.begin_calls()
         while True:
@@ -822,9 +879,10 @@ def main(argv=None) -> None:
             harness.run_batch(calls)
         os.close(0)
         document.update(harness.calls_report())
+        results = harness.results
     del reserve
     try:
-        harness.write_document(document)
+        harness.write_document(document, results)
     except MemoryError:
         os._exit(EXIT_NO_MEMORY)
     os._exit(0)

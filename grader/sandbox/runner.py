@@ -29,6 +29,7 @@ import enum
 import json
 import marshal
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -103,7 +104,7 @@ class Call:
     encoded: list | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
-        args = self.encoded if self.encoded is not None else codec.encode(list(self.args), [10**9])
+        args = self.encoded if self.encoded is not None else codec.encode(list(self.args), [10**9, 10**12])
         return {"id": self.id, "function": self.function, "args": args, "fold": self.fold}
 
 
@@ -127,6 +128,7 @@ class RunEnd(enum.StrEnum):
 
     COMPLETED = "completed"  # a well-formed result document arrived
     TIMEOUT = "timeout"  # the grader's wall clock ran out
+    BUDGET = "budget"  # the whole grading's time budget ran out (before this run's own clock)
     OUTPUT_LIMIT = "output_limit"  # too much on stdout or stderr
     RESULT_LIMIT = "result_limit"  # the result document was too large
     KILLED = "killed"  # died of a signal (CPU limit, memory cgroup, its own kill)
@@ -394,10 +396,15 @@ class PendingRun:
     """
 
     def __init__(self, settings: SandboxSettings, tier: Tier, interpreter: Interpreter, slots: SlotPool,
-                 config: Mapping[str, Any], source: bytes, cgroups: CgroupPool | None = None) -> None:
+                 config: Mapping[str, Any], source: bytes, cgroups: CgroupPool | None = None,
+                 deadline: float | None = None) -> None:
+        """``deadline`` (``time.monotonic()``): the end of the whole grading's budget; the
+        run stops then if its own wall clock has not stopped it earlier."""
         self.settings, self.tier, self.slots, self.cgroups = settings, tier, slots, cgroups
         self.started = time.perf_counter()
-        self.deadline = time.monotonic() + settings.wall_clock_s
+        own = time.monotonic() + settings.wall_clock_s
+        self.budget_cut = deadline is not None and deadline < own
+        self.deadline = deadline if self.budget_cut else own
         self.probing = config.get("mode") == "probe"
         self._stack = contextlib.ExitStack()
         self._done = False
@@ -516,6 +523,8 @@ class PendingRun:
         finally:
             self._stack.close()
         by_name = {c.name: c for c in self.captures.values()}
+        if stop is RunEnd.TIMEOUT and self.budget_cut:
+            stop = RunEnd.BUDGET
         return _interpret(self.settings, self.tier, stop, proc.returncode, by_name, call_ids, wall, oom,
                           probing=self.probing)
 
@@ -555,10 +564,10 @@ class PendingRun:
 
 def execute(settings: SandboxSettings, tier: Tier, interpreter: Interpreter, slots: SlotPool,
             config: Mapping[str, Any], source: bytes, calls: Sequence[Call] | None,
-            cgroups: CgroupPool | None = None) -> SandboxRun:
+            cgroups: CgroupPool | None = None, deadline: float | None = None) -> SandboxRun:
     """Run the harness once on ``source``: start, send the calls, collect; never raises for
     student behaviour."""
-    return PendingRun(settings, tier, interpreter, slots, config, source, cgroups).finish(calls)
+    return PendingRun(settings, tier, interpreter, slots, config, source, cgroups, deadline).finish(calls)
 
 
 @contextlib.contextmanager
@@ -694,6 +703,11 @@ def _interpret(settings: SandboxSettings, tier: Tier, stop: RunEnd | None, retur
                               "could not report", **common)
         return SandboxRun(end=RunEnd.EXITED, detail=f"the process ended (exit status {returncode}) without reporting "
                           "(os._exit, or sys.exit outside a function call?)", **common)
+    nodes = count_values(raw, settings.result_nodes)
+    if nodes > settings.result_nodes:
+        return SandboxRun(end=RunEnd.CORRUPT, detail=f"the result document holds more than {settings.result_nodes} "
+                          "values, more than the harness ever writes: it was written by the submission and "
+                          "everything on it is rejected", **common)
     try:
         # values are decoded as the document is parsed (tagged objects, innermost first)
         document = json.loads(raw, object_hook=codec.decode_object)
@@ -701,6 +715,24 @@ def _interpret(settings: SandboxSettings, tier: Tier, stop: RunEnd | None, retur
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:  # not SandboxFailure
         return SandboxRun(end=RunEnd.CORRUPT, detail=f"the submission wrote to the grader's result channel ({exc}); "
                           "everything on it is rejected", **common)
+
+
+#: A JSON string (the harness writes ASCII, every other character escaped).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def count_values(raw: bytes, limit: int) -> int:
+    """An upper bound of the values a JSON document holds, found without parsing it: every
+    value but the first follows a ``,`` or opens a container (a key shares its value's
+    comma).  Brackets and commas inside strings count too, unless the quick count passes
+    ``limit``; then the strings are taken out first.  Enough to refuse a document of
+    millions of ``{}`` before ``json.loads`` builds them (a forged one took the grader to
+    1.6 GiB), at a few milliseconds for the largest document accepted."""
+    quick = raw.count(b",") + raw.count(b"{") + raw.count(b"[") + 1
+    if quick <= limit:
+        return quick
+    bare = _JSON_STRING.sub(b"", raw)
+    return bare.count(b",") + bare.count(b"{") + bare.count(b"[") + 1
 
 
 def _signal_of(returncode: int) -> int | None:
@@ -714,6 +746,8 @@ def _signal_of(returncode: int) -> int | None:
 def _stop_detail(stop: RunEnd, settings: SandboxSettings) -> str:
     return {
         RunEnd.TIMEOUT: f"the grader's wall clock ran out ({settings.wall_clock_s:g} s for all the calls together)",
+        RunEnd.BUDGET: f"the time budget of the whole grading ran out ({settings.budget_s:g} s for one submission, "
+                       "reruns included)",
         RunEnd.OUTPUT_LIMIT: f"the process had written more than {settings.stdout_cap >> 20} MiB to stdout or stderr "
                              "(printed output is discarded anyway)",
         RunEnd.RESULT_LIMIT: f"the returned values passed the size limit ({settings.result_cap >> 20} MiB)",
@@ -761,7 +795,8 @@ def _from_document(document: Any, call_ids: Sequence[str] | None, common: dict, 
 
 
 def build_config(display_name: str, seccomp_program: bytes | None, *, forbidden_imports: Sequence[str] = (),
-                 call_timeout_s: float, import_timeout_s: float, mode: str = "grade") -> dict[str, Any]:
+                 call_timeout_s: float, import_timeout_s: float, mode: str = "grade",
+                 result_budget: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The harness's first frame: everything but the calls."""
     return {
         "protocol": codec.PROTOCOL,
@@ -771,4 +806,5 @@ def build_config(display_name: str, seccomp_program: bytes | None, *, forbidden_
         "forbidden_imports": list(forbidden_imports),
         "call_timeout_s": call_timeout_s,
         "import_timeout_s": import_timeout_s,
+        "result_budget": dict(result_budget or {}),
     }

@@ -8,6 +8,7 @@ week-10 exercises with a wide margin (a correct solution needs a few MB and a fe
 from __future__ import annotations
 
 import enum
+import math
 import os
 import resource
 import tempfile
@@ -51,6 +52,9 @@ class SandboxSettings:
 
     tier: Tier = Tier.STRICT
     wall_clock_s: float = 10.0
+    #: Wall time for the whole grading of one submission: every sandboxed run (reruns and
+    #: shrinking included) ends by then, so no submission holds a worker longer.
+    budget_s: float = 20.0
     call_timeout_s: float = 2.0
     import_timeout_s: float = 2.0
     cpu_s: int = 8
@@ -64,7 +68,12 @@ class SandboxSettings:
     tmp_bytes: int = 16 * MIB
     stdout_cap: int = 4 * MIB
     stderr_cap: int = 4 * MIB
-    result_cap: int = 64 * MIB
+    #: The result document read back: bytes, and values (nodes) counted before it is
+    #: parsed.  A correct week-10 run needs about 0.4 MiB and 35,000 values; the harness
+    #: is asked to stay well inside both (``result_budget``), so only a forged document
+    #: reaches them.
+    result_cap: int = 8 * MIB
+    result_nodes: int = 400_000
     progress_cap: int = 4 * MIB
     uid_base: int = 1_900_000_000
     slots: int = 16
@@ -82,8 +91,15 @@ class SandboxSettings:
             raise SettingsError(f"uid_base {self.uid_base} out of range")
         if self.slots < 1:
             raise SettingsError("slots must be at least 1")
-        if min(self.wall_clock_s, self.call_timeout_s, self.import_timeout_s) <= 0:
-            raise SettingsError("time limits must be positive")
+        times = (self.wall_clock_s, self.call_timeout_s, self.import_timeout_s, self.budget_s)
+        if not all(math.isfinite(t) and t > 0 for t in times):
+            raise SettingsError("time limits must be positive numbers of seconds")
+
+    @property
+    def result_budget(self) -> dict[str, int]:
+        """What the harness may write back, well inside what the grader accepts, so that an
+        honest document (ids, import report and confinement included) always fits."""
+        return {"bytes": self.result_cap * 3 // 4, "nodes": self.result_nodes // 2}
 
     @property
     def stack_limit(self) -> int:
@@ -105,8 +121,9 @@ class SandboxSettings:
         """Settings from ``STREAMGRADE_SANDBOX_*`` variables; unset ones keep their defaults.
 
         ``STREAMGRADE_SANDBOX_TIER`` (strict|weak), ``..._PYTHON``, ``..._UID_BASE``,
-        ``..._SLOTS``, ``..._WALL_CLOCK_S``, ``..._CALL_TIMEOUT_S``, ``..._MEMORY_MB``,
-        ``..._CGROUPS`` (0 or 1), ``..._STATE_DIR``.
+        ``..._SLOTS``, ``..._WALL_CLOCK_S``, ``..._BUDGET_S`` (the whole grading of one
+        submission), ``..._CALL_TIMEOUT_S``, ``..._MEMORY_MB``, ``..._CGROUPS`` (0 or 1),
+        ``..._STATE_DIR``.
         """
         env = os.environ if environ is None else environ
         changes: dict = {}
@@ -118,7 +135,8 @@ class SandboxSettings:
                 raise SettingsError(f"{ENV_TIER}={tier!r}: use 'strict' (default) or 'weak'") from None
         for key, field, kind in (
             ("PYTHON", "python", str), ("UID_BASE", "uid_base", int), ("SLOTS", "slots", int),
-            ("WALL_CLOCK_S", "wall_clock_s", float), ("CALL_TIMEOUT_S", "call_timeout_s", float),
+            ("WALL_CLOCK_S", "wall_clock_s", float), ("BUDGET_S", "budget_s", float),
+            ("CALL_TIMEOUT_S", "call_timeout_s", float),
             ("MEMORY_MB", "memory_bytes", int), ("STATE_DIR", "state_dir", str), ("CGROUPS", "use_cgroups", int),
         ):
             name = f"STREAMGRADE_SANDBOX_{key}"
