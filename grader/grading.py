@@ -15,6 +15,7 @@ a submission runs no engine.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -22,9 +23,9 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import PurePath
 
-from grader.errors import SubmissionUnreadable
+from grader.errors import SandboxUnavailable, SubmissionUnreadable
 from grader.exercise_sets import ExerciseDataError, ExerciseSet, load_named_set
-from grader.results import GradeResult, unreadable
+from grader.results import GradeResult, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
 from grader.submissions import Submission, SubmissionFormat, read_submission_bytes
 
@@ -104,9 +105,7 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     """
     name = filename or "<submission>"
     if PurePath(name).suffix.lower() == ".py":
-        from grader.python_grading import grade_python  # the sandbox is only needed for Python answers
-
-        return grade_python(bytes(raw), name, student_id)
+        return _grade_python(bytes(raw), name, student_id)
     try:
         chosen = load_set(exercise_set)
     except ExerciseDataError as exc:
@@ -118,9 +117,7 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     except SubmissionUnreadable as exc:
         return replace(unreadable(chosen.id, exc.message, chosen.total_points), student_id=student_id)
     if sub.format is SubmissionFormat.PYTHON:  # pragma: no cover - the suffix check above takes these
-        from grader.python_grading import grade_python
-
-        return grade_python(bytes(raw), name, student_id)
+        return _grade_python(bytes(raw), name, student_id)
     try:
         chosen = for_student(student_id or sub.student_id, chosen)
         result = grade_submission(sub, chosen)
@@ -132,7 +129,26 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
                                      "problem with your file); it has been logged", chosen.total_points)
     if student_id:
         result = replace(result, student_id=student_id)
-    return result
+    return bounded(result)
+
+
+def _grade_python(raw: bytes, name: str, student_id: str | None) -> GradeResult:
+    """A Python answer, graded in the sandbox, with the same guarantee as the JSON path: a
+    bug of ours gives the student an "internal error, not your fault" result (logged
+    with the file's hash), never a traceback or a 500.  The operator's problems still
+    raise: no sandbox (:class:`SandboxUnavailable`), broken exercise data."""
+    from grader.python_grading import grade_python, load_python_exercise  # the sandbox is for Python only
+
+    try:
+        return bounded(grade_python(raw, name, student_id))
+    except (SandboxUnavailable, ExerciseDataError):
+        raise
+    except Exception:
+        log.exception("grading %s (sha256 %s) failed", name, hashlib.sha256(raw).hexdigest())
+        exercise = load_python_exercise()
+        failed = unreadable(exercise.exercise_set, f"{name}: the grader failed on this submission (an internal "
+                            "error, not a problem with your file); it has been logged", exercise.max_score)
+        return replace(failed, student_id=student_id)
 
 
 def for_student(student_id: str | None, base: ExerciseSet) -> ExerciseSet:

@@ -46,7 +46,16 @@ import yaml
 
 from grader.exercise_sets import ExerciseDataError
 from grader.quoting import cut, quote
-from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status, status_for, unreadable
+from grader.results import (
+    ExerciseResult,
+    Finding,
+    GradeResult,
+    PartResult,
+    Status,
+    bounded,
+    status_for,
+    unreadable,
+)
 from grader.sandbox import (
     Call,
     CallOutcome,
@@ -1645,5 +1654,5 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
         "timings": {"total_s": round(time.perf_counter() - started, 4), "suite_s": round(suite_s, 4),
                     "sandbox_s": round(sandbox_s, 4), "shrink_s": round(shrink_s, 4)},
     }
-    return GradeResult(student_id, exercise.exercise_set, exercise_result.score, exercise.max_score,
-                       (exercise_result,), warnings, (), meta)
+    return bounded(GradeResult(student_id, exercise.exercise_set, exercise_result.score, exercise.max_score,
+                               (exercise_result,), warnings, (), meta))

@@ -15,8 +15,14 @@ JUnit renderings live in :mod:`grader.reports`.  An instructor override is a new
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from grader.quoting import cut
+
+#: The largest result document stored or sent for one submission (bytes of JSON).
+MAX_RESULT_BYTES = 256 * 1024
 
 
 class Status(enum.StrEnum):
@@ -162,3 +168,58 @@ class GradeResult:
 def unreadable(exercise_set: str, message: str, max_score: float = 100) -> GradeResult:
     """The result of a submission that cannot be read: score 0 and one error message."""
     return GradeResult(None, exercise_set, 0, max_score, errors=(message,))
+
+
+def result_size(result: GradeResult) -> int:
+    """Bytes of the result document as JSON."""
+    return len(json.dumps(result.to_dict(), default=str, ensure_ascii=False).encode("utf-8"))
+
+
+def bounded(result: GradeResult, max_bytes: int = MAX_RESULT_BYTES) -> GradeResult:
+    """``result`` cut down to at most ``max_bytes`` of JSON, scores untouched.
+
+    A student's values reach a result as ``given``, in feedback and in warnings; a huge
+    one must not make a huge document (a 40 MB string once made 172 MB, stored twice).
+    Long texts are cut with "... (N more characters)", long lists keep their first
+    items and say how many more there were, tighter and tighter until it fits."""
+    if result_size(result) <= max_bytes:
+        return result
+    for text_limit, items in ((2000, 50), (400, 20), (100, 5), (40, 2)):
+        smaller = _cut_result(result, text_limit, items)
+        if result_size(smaller) <= max_bytes:
+            return smaller
+    return _cut_result(result, 40, 1, drop_values=True)
+
+
+def _cut_result(result: GradeResult, text: int, items: int, drop_values: bool = False) -> GradeResult:
+    def lines(values: tuple[str, ...]) -> tuple[str, ...]:
+        kept = tuple(cut(str(v), text) for v in values[:items])
+        more = len(values) - len(kept)
+        return kept + ((f"... and {more} more",) if more > 0 else ())
+
+    def part(p: PartResult) -> PartResult:
+        return replace(p, feedback=lines(p.feedback), findings=p.findings[:items * 4],
+                       given=None if drop_values else _cut_value(p.given, text, items),
+                       expected=None if drop_values else _cut_value(p.expected, text, items))
+
+    exercises = tuple(replace(e, feedback=lines(e.feedback), diagnosis=e.diagnosis[:items * 4],
+                              parts=tuple(part(p) for p in e.parts)) for e in result.exercises)
+    return replace(result, exercises=exercises, warnings=lines(result.warnings), errors=lines(result.errors))
+
+
+def _cut_value(value: Any, text: int, items: int, depth: int = 0) -> Any:
+    """A JSON-like value with long strings cut and long containers shortened."""
+    if isinstance(value, str):
+        return cut(value, text)
+    if depth > 8:
+        return "..."
+    if isinstance(value, list | tuple):
+        kept = [_cut_value(v, text, items, depth + 1) for v in value[:items]]
+        return kept + ([f"... ({len(value) - items} more items)"] if len(value) > items else [])
+    if isinstance(value, dict):
+        keys = list(value)[:items]
+        kept = {cut(str(k), text): _cut_value(value[k], text, items, depth + 1) for k in keys}
+        if len(value) > items:
+            kept["..."] = f"{len(value) - items} more entries"
+        return kept
+    return value

@@ -705,9 +705,9 @@ def _interpret(settings: SandboxSettings, tier: Tier, stop: RunEnd | None, retur
                           "(os._exit, or sys.exit outside a function call?)", **common)
     nodes = count_values(raw, settings.result_nodes)
     if nodes > settings.result_nodes:
-        return SandboxRun(end=RunEnd.CORRUPT, detail=f"the result document holds more than {settings.result_nodes} "
-                          "values, more than the harness ever writes: it was written by the submission and "
-                          "everything on it is rejected", **common)
+        return SandboxRun(end=RunEnd.CORRUPT, detail=f"the submission wrote to the grader's result channel (a "
+                          f"document of more than {settings.result_nodes} values, more than the harness ever "
+                          "writes); everything on it is rejected", **common)
     try:
         # values are decoded as the document is parsed (tagged objects, innermost first)
         document = json.loads(raw, object_hook=codec.decode_object)
