@@ -13,8 +13,12 @@ process, during which the worker's CPU is free.
   workers, 56-156 ms with 3 and 134 ms with 4 (a shared, noisy machine).  The waits
   (store commits, sandbox children) are covered by threads, not processes.
 * ``gthread`` with 4 threads per worker: threads overlap the waits (store commits,
-  sandbox children, slow clients, keep-alive connections) at no CPU cost; 4 keeps each
-  worker's queue short, so one slow sandbox run delays few other requests.
+  sandbox children) at no CPU cost; 4 keeps each worker's queue short, so one slow
+  sandbox run delays few other requests.  Slow clients and keep-alive connections wait
+  in the worker's poller, not in a thread: ``grader.web.worker.BufferingThreadWorker``
+  hands a connection to a thread only when its request has fully arrived, and answers
+  408 to one that does not arrive in time (``STREAMGRADE_REQUEST_TIMEOUT_S``,
+  ``STREAMGRADE_MIN_UPLOAD_RATE``).
 * ``timeout``: in a gthread worker the main thread keeps the heartbeat, so this catches a
   wedged worker, not a slow request; the sandbox bounds each run itself.
 * ``preload_app``: the master imports the grader, creates the schema and loads the
@@ -34,8 +38,12 @@ _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
 
 bind = os.environ.get("STREAMGRADE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("STREAMGRADE_WORKERS") or os.environ.get("WEB_CONCURRENCY") or max(2, _cores))
-worker_class = "gthread"
+# gthread, except that a thread is committed to a connection only once its whole request
+# has arrived: a slow upload holds a socket, never a thread (grader/web/worker.py).
+worker_class = "grader.web.worker.BufferingThreadWorker"
 threads = int(os.environ.get("STREAMGRADE_THREADS", "4"))
+# Connections per worker, waiting ones included; each may buffer up to one request.
+worker_connections = 256
 backlog = 256
 timeout = 60
 graceful_timeout = 30

@@ -92,13 +92,15 @@ def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -
 
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
-                exercise_set: str = DEFAULT_SET) -> GradeResult:
+                exercise_set: str = DEFAULT_SET, *, submission: Submission | None = None) -> GradeResult:
     """Grade a submission given as bytes (JSON, YAML or Python source by ``filename``'s suffix).
 
     Never raises for bad student input: an unreadable submission gives a result with
     ``errors`` set (HTTP 400 / CLI exit 2 at the edges).  ``student_id`` from an
     authenticated caller overrides the one written in the submission.  An unknown
-    ``exercise_set`` is reported the same way, as an error of the result.  What can
+    ``exercise_set`` is reported the same way, as an error of the result.  ``submission``:
+    these bytes already read by :func:`read_submission_bytes` (the service reads a body
+    once, to file it under its set), so that they are not parsed again.  What can
     raise is the operator's side: :class:`~grader.exercise_sets.ExerciseDataError` for
     broken exercise data, :class:`~grader.errors.SandboxUnavailable` for a Python answer
     when no sandbox can run.
@@ -113,7 +115,7 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
             raise  # broken exercise data is the operator's problem, not the student's
         return unreadable(str(exercise_set), f"{name}: {exc.problems[0] if exc.problems else exc.message}")
     try:
-        sub = read_submission_bytes(bytes(raw), name)
+        sub = submission if submission is not None else read_submission_bytes(bytes(raw), name)
     except SubmissionUnreadable as exc:
         return replace(unreadable(chosen.id, exc.message, chosen.total_points), student_id=student_id)
     if sub.format is SubmissionFormat.PYTHON:  # pragma: no cover - the suffix check above takes these

@@ -237,10 +237,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "RegradeReport": {
         "type": "object",
-        "required": ["exercise_set", "regraded", "changed", "completed", "next_after"],
+        "required": ["exercise_set", "regraded", "changed", "completed", "failed", "failures", "next_after"],
         "properties": {"exercise_set": {"type": "string"}, "grader_version": {"type": "string"},
                        "regraded": {"type": "integer"}, "changed": {"type": "integer"},
-                       "completed": {"type": "integer"}, "next_after": {"type": ["integer", "null"]}},
+                       "completed": {"type": "integer"},
+                       "failed": {"type": "integer", "description": "Submissions the grader failed on; each is "
+                                  "left as it was and listed in `failures`."},
+                       "failures": {"type": "array", "items": {
+                           "type": "object", "required": ["submission_id", "student_id", "error"],
+                           "properties": {"submission_id": {"type": "integer"}, "student_id": {"type": "string"},
+                                          "error": {"type": "string"}}}},
+                       "next_after": {"type": ["integer", "null"]}},
     },
     "Reviews": {
         "type": "object",

@@ -17,14 +17,17 @@ import copy
 import importlib
 import importlib.metadata
 import json
+import logging
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-import yaml
-
+from grader.errors import SandboxUnavailable, SubmissionUnreadable
 from grader.results import GradeResult, round_score, status_for
+from grader.submissions import Submission as ReadSubmission
+from grader.submissions import read_submission_bytes
 from grader.web.catalogue import Catalogue
 from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
 from grader.web.settings import ConfigError
@@ -39,6 +42,8 @@ from grader.web.store import (
 )
 
 GradeFunction = Callable[..., GradeResult]
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".py": "python"}
 MAX_REASON_LENGTH = 2000
@@ -106,8 +111,16 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 
 def submission_filename(name: str | None, default: str = "submission.json") -> str:
-    """The base name of an uploaded file, checked to end in a known suffix."""
-    base = PurePath((name or default).replace("\\", "/")).name[-100:] or default
+    """The base name of an uploaded file, checked to end in a known suffix.
+
+    A name with a NUL or another control character is refused (400): it would reach the
+    store, logs and the instructor's gradebook as it is."""
+    raw = name or default
+    bad = next((c for c in raw if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise BadRequest(f"file name {raw[:60].encode('unicode_escape').decode('ascii')!r}: contains the control "
+                         f"character U+{ord(bad):04X}; rename the file")
+    base = PurePath(raw.replace("\\", "/")).name[-100:] or default
     if PurePath(base).suffix.lower() not in SUFFIXES:
         raise UnsupportedMediaType(f"{base}: unsupported file type; send a .json, .yaml or .py file")
     return base
@@ -141,7 +154,7 @@ class SubmissionService:
         if not upload.raw.strip():
             raise BadRequest("empty submission: send the JSON, YAML or Python file of your answers")
         key = check_idempotency_key(idempotency_key)
-        exercise_set, problem = self._peek(upload)
+        exercise_set, submission, problem = self._read(upload)
         if problem is None and not self.catalogue.has_set(exercise_set):
             known = ", ".join(self.catalogue.set_ids()) or "none"
             problem = f"unknown exercise set {exercise_set!r}; known sets: {known}"
@@ -160,42 +173,32 @@ class SubmissionService:
             final = self.store.complete_submission(stored.id, SubmissionState.REJECTED,
                                                    _unreadable(student_id, exercise_set, problem), self.version)
             return Outcome(final, replayed=False)
-        result = self.grade(upload.raw, upload.filename, student_id, exercise_set)
+        result = self.grade(upload.raw, upload.filename, student_id, exercise_set, submission=submission)
         state = SubmissionState.GRADED if result.readable else SubmissionState.REJECTED
         final = self.store.complete_submission(stored.id, state, result.to_dict(), self.version)
         return Outcome(final, replayed=False)
 
-    def _peek(self, upload: Upload) -> tuple[str, str | None]:
-        """The exercise set the submission is for, and a message when it cannot be read at all.
+    def _read(self, upload: Upload) -> tuple[str, ReadSubmission | None, str | None]:
+        """The exercise set the submission is for, the submission as read, and a message
+        when it cannot be read at all.
 
-        Only JSON and YAML are opened here, to find ``exercise_set`` and to answer a
-        malformed body at once with the parser's line and column; everything else about
-        the submission is the grader's to judge.
+        JSON and YAML are read here, once, by the hardened reader (its size, depth and
+        value limits bound the CPU a body can cost), to find ``exercise_set`` and to
+        answer a malformed body at once with its line and column; the grader is handed
+        what was read and never parses the bytes again.  Python is the sandbox's to read.
         """
         kind = SUFFIXES[PurePath(upload.filename).suffix.lower()]
         chosen = upload.exercise_set or None
         if kind == "python":
-            return chosen or self.default_set, None
+            return chosen or self.default_set, None, None
         try:
-            text = upload.raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            return chosen or self.default_set, f"{upload.filename}: not UTF-8 text (byte {exc.start})"
-        try:
-            data = json.loads(text) if kind == "json" else yaml.safe_load(text)
-        except json.JSONDecodeError as exc:
-            return chosen or self.default_set, f"{upload.filename}: line {exc.lineno} column {exc.colno}: {exc.msg}"
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-            return chosen or self.default_set, f"{upload.filename}: {where}{getattr(exc, 'problem', None) or exc}"
-        except RecursionError:
-            return chosen or self.default_set, f"{upload.filename}: nested too deeply to read"
-        except ValueError as exc:  # e.g. an integer literal longer than Python will convert
-            return chosen or self.default_set, f"{upload.filename}: {exc}"
-        written = data.get("exercise_set") if isinstance(data, dict) else None
-        if chosen is None and isinstance(written, str) and written.strip():
-            chosen = written.strip()[:MAX_SET_LENGTH]
-        return chosen or self.default_set, None
+            submission = read_submission_bytes(upload.raw, upload.filename)
+        except SubmissionUnreadable as exc:
+            return chosen or self.default_set, None, exc.message
+        written = submission.exercise_set
+        if chosen is None and written:
+            chosen = written[:MAX_SET_LENGTH]
+        return chosen or self.default_set, submission, None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -240,10 +243,19 @@ class SubmissionService:
         self.catalogue.exercise_set(exercise_set)  # NotFound for an unknown set
         batch = self.store.submissions_to_regrade(exercise_set, after=after, limit=limit)
         regrades = self.store.latest_regrades([s.id for s in batch])
-        counts = {"regraded": 0, "changed": 0, "completed": 0}
+        counts = {"regraded": 0, "changed": 0, "completed": 0, "failed": 0}
+        failures: list[dict[str, Any]] = []
         for sub in batch:
             raw = self.store.submission_raw(sub.id) or b""
-            result = self.grade(raw, sub.filename, sub.student_id, sub.exercise_set).to_dict()
+            try:
+                result = self.grade(raw, sub.filename, sub.student_id, sub.exercise_set).to_dict()
+            except Exception as exc:  # one submission the grader fails on must not stop the class's regrade
+                if not isinstance(exc, SandboxUnavailable):
+                    log.exception("regrading submission %s (sha256 %s) failed", sub.id, sub.content_sha256)
+                counts["failed"] += 1
+                failures.append({"submission_id": sub.id, "student_id": sub.student_id,
+                                 "error": _failure_message(exc)})
+                continue
             counts["regraded"] += 1
             if sub.state is SubmissionState.PENDING:
                 state = SubmissionState.GRADED if _readable(result) else SubmissionState.REJECTED
@@ -255,7 +267,8 @@ class SubmissionService:
                 self.store.add_regrade(sub.id, result, self.version, by)
                 counts["changed"] += 1
         next_after = batch[-1].id if len(batch) == limit else None
-        return {"exercise_set": exercise_set, "grader_version": self.version, **counts, "next_after": next_after}
+        return {"exercise_set": exercise_set, "grader_version": self.version, **counts, "failures": failures,
+                "next_after": next_after}
 
     def reviews(self) -> list[dict[str, Any]]:
         """Answers waiting for an instructor: ``needs_review`` in the current result, not settled."""
@@ -304,6 +317,13 @@ class SubmissionService:
         updated = self.document(sub)
         settled = next(e for e in updated["exercises"] if e.get("id") == exercise_id)
         return {"settlement": settlement_dict(record), "exercise": settled, "score": updated["score"]}
+
+
+def _failure_message(exc: Exception) -> str:
+    """What a regrade report says about a submission the grader failed on (no traceback)."""
+    if isinstance(exc, SandboxUnavailable):
+        return f"not regraded: {exc.message.splitlines()[0]}"
+    return "not regraded: the grader failed on this submission (an internal error, logged); it keeps its result"
 
 
 def _readable(result: dict[str, Any]) -> bool:

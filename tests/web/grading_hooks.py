@@ -5,7 +5,9 @@ Files in ``$STREAMGRADE_TEST_HOOK_DIR`` switch behaviour on from the test proces
 
 * ``hang``: write ``worker-<pid>.pid`` and sleep, so the test can ``kill -9`` the worker
   mid-request (after the pending row was stored, before the result);
-* ``sandbox-down``: raise :class:`grader.errors.SandboxUnavailable` (HTTP 503).
+* ``sandbox-down``: raise :class:`grader.errors.SandboxUnavailable` (HTTP 503);
+* ``boom``: raise ``RuntimeError`` for a submission whose bytes hold ``BOOM`` (a bug of
+  the grader's, which must not stop a regrade of the class).
 
 ``STREAMGRADE_TEST_REAL_GRADER=1`` delegates to ``grader.grading.grade_bytes``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from grader.errors import SandboxUnavailable
 from grader.results import GradeResult
@@ -35,7 +38,7 @@ GRADER_VERSION = _version()
 
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
-                exercise_set: str = "week10") -> GradeResult:
+                exercise_set: str = "week10", *, submission: Any = None) -> GradeResult:
     hooks = os.environ.get("STREAMGRADE_TEST_HOOK_DIR")
     if hooks:
         folder = Path(hooks)
@@ -44,8 +47,10 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
             time.sleep(120)
         if (folder / "sandbox-down").exists():
             raise SandboxUnavailable("the sandbox is unavailable (test hook)")
+        if (folder / "boom").exists() and b"BOOM" in raw:
+            raise RuntimeError("a bug of the grader's (test hook)")
     if os.environ.get("STREAMGRADE_TEST_REAL_GRADER") == "1":
         from grader.grading import grade_bytes as real
 
-        return real(raw, filename, student_id, exercise_set)
+        return real(raw, filename, student_id, exercise_set, submission=submission)
     return fake_grading.grade_bytes(raw, filename, student_id, exercise_set)
