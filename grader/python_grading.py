@@ -1642,6 +1642,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     warnings: tuple[str, ...] = ()
     if report.tier is Tier.WEAK:
         warnings = ("graded in the WEAK sandbox tier (no namespaces), as the operator configured",)
+    warnings += tuple(f"the sandbox here does not bound {what}" for what in report.unbounded)
     meta = {
         "seed": seed,
         "hidden_streams": suite.streams,
@@ -1649,7 +1650,8 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
                   for name, fr in reports.items()},
         "submission": {"name": display, "bytes": len(source)},
         "sandbox": {"tier": report.tier.value, "python": report.interpreter.version if report.interpreter else None,
-                    "runs": len(runs.runs), "layers": [x.name for x in report.layers if x.ok]},
+                    "runs": len(runs.runs), "layers": [x.name for x in report.layers if x.ok],
+                    "unbounded": list(report.unbounded)},
         "budget_s": box.settings.budget_s,
         "timings": {"total_s": round(time.perf_counter() - started, 4), "suite_s": round(suite_s, 4),
                     "sandbox_s": round(sandbox_s, 4), "shrink_s": round(shrink_s, 4)},

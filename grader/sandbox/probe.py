@@ -85,6 +85,9 @@ class ProbeReport:
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     cgroups: CgroupPool | None = field(default=None, compare=False, repr=False)
+    #: What this tier does not bound here, in words: shown by ``/healthz`` and recorded
+    #: on every result graded in it.
+    unbounded: tuple[str, ...] = ()
 
     def layer(self, name: str) -> Layer:
         return next(x for x in self.layers if x.name == name)
@@ -116,6 +119,7 @@ class ProbeReport:
                 "origin": self.interpreter.origin},
             "layers": {x.name: x.to_dict() for x in self.layers},
             "warnings": list(self.warnings),
+            "unbounded": list(self.unbounded),
             "seconds": round(self.seconds, 4),
         }
 
@@ -215,7 +219,30 @@ def run_probe(settings: SandboxSettings) -> ProbeReport:
             if not layers[name].ok:
                 warnings.append(f"sandbox layer {name} unavailable: {layers[name].detail}")
     return ProbeReport(report_layers, tier, settings.tier, interpreter, tuple(warnings),
-                       time.perf_counter() - started, cgroups)
+                       time.perf_counter() - started, cgroups, unbounded_by(tier, settings, layers))
+
+
+def unbounded_by(tier: Tier | None, settings: SandboxSettings, layers: dict[str, Layer]) -> tuple[str, ...]:
+    """What a run in ``tier`` is not bounded in, with the layers found here.
+
+    The address space, CPU time, threads, open files and the size of one file are bounded
+    by rlimits in every tier, and the seccomp filter refuses what would hold memory
+    outside the address space (memfds, pipes, System V and POSIX IPC).  What is left:
+    without cgroups, the kernel's own memory for the process (page tables, the files of
+    a tmpfs /tmp, counted only by that tmpfs's size); in the weak tier, the scratch
+    directory is on the host's disk, where each file is bounded but not their number."""
+    if tier is None:
+        return ()
+    out = []
+    if not layers["cgroups"].ok:
+        tmp = (f"files in /tmp (a tmpfs of at most {settings.tmp_bytes >> 20} MiB)" if tier is Tier.STRICT
+               else "files in the scratch directory")
+        out.append(f"memory: only the address space is limited ({settings.memory_bytes >> 20} MiB), not the "
+                   f"kernel's memory for the process nor {tmp}: no cgroups")
+    if tier is Tier.WEAK:
+        out.append(f"disk: the scratch directory is on the host's disk; each file is limited to "
+                   f"{settings.max_file_bytes >> 20} MiB, not the number of files (no namespaces)")
+    return tuple(out)
 
 
 def _own_version() -> str:

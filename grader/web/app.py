@@ -114,7 +114,8 @@ def _sandbox_probe() -> Any:
     """A function saying which sandbox tier Python answers run in (for ``/healthz``), or ``None``.
 
     Only the tier is shown (``strict``, ``weak``, or ``None`` when Python answers would be
-    refused): the layers' details stay off an unauthenticated route.
+    refused) and what it cannot bound here: the layers' details stay off an
+    unauthenticated route.
     """
     try:
         from grader import sandbox  # type: ignore[attr-defined]
@@ -124,7 +125,8 @@ def _sandbox_probe() -> Any:
     if callable(default):
         def tier() -> dict[str, Any]:
             report = default().probe()
-            return {"tier": report.tier.value if report.tier else None, "requested": report.requested.value}
+            return {"tier": report.tier.value if report.tier else None, "requested": report.requested.value,
+                    "unbounded": list(report.unbounded)}
 
         return tier
     for name in ("probe", "status", "available_layers"):

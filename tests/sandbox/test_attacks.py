@@ -23,7 +23,7 @@ import pytest
 from grader.python_grading import EXERCISES_DIR
 from grader.results import Status
 from grader.sandbox import Call, RunEnd
-from tests.sandbox.support import part
+from tests.sandbox.support import CORRECT, part
 
 pytestmark = pytest.mark.slow
 
@@ -583,3 +583,68 @@ def test_the_sandbox_run_ends_are_typed(sandbox):
     assert run.end is RunEnd.EXITED and "exit status 7" in run.detail
     run = sandbox.run(b"import os\nos._exit(86)\n", "x.py", [Call("c1", "f")])  # the harness's out-of-memory status
     assert run.end is RunEnd.EXITED and "used up its memory limit" in run.detail
+
+
+# -- memory outside the address-space limit ------------------------------------------------
+
+_OUTSIDE_MEMORY = """
+    import importlib, os
+    def attack():
+        found = {}
+        def attempt(name, action):
+            try:
+                action()
+                found[name] = "allowed"
+            except OSError as exc:
+                found[name] = exc.errno
+        attempt("memfd", lambda: os.memfd_create("hold"))
+        attempt("pipe", os.pipe)
+        ctypes = importlib.import_module("ctypes")  # the import guard stops only a plain import
+        libc = ctypes.CDLL(None, use_errno=True)
+        for name, call in (("shmget", lambda: libc.shmget(0, 1 << 20, 0o1600)),
+                           ("msgget", lambda: libc.msgget(0, 0o1600)),
+                           ("semget", lambda: libc.semget(0, 1, 0o1600))):
+            found[name] = ctypes.get_errno() if call() == -1 else "allowed"
+        return found
+"""
+
+
+@pytest.fixture(scope="module")
+def weak_sandbox_without_cgroups(weak_sandbox):
+    """The weak tier with no cgroups either: the warn-only fallback of a container."""
+    from grader.sandbox import Sandbox
+
+    box = Sandbox(weak_sandbox.settings.with_(use_cgroups=False))
+    if box.probe().tier is None:
+        pytest.skip(box.probe().refusal())
+    return box
+
+
+@pytest.mark.parametrize("tier", ["sandbox", "weak_sandbox", "weak_sandbox_without_cgroups"])
+def test_memfds_pipes_and_ipc_objects_are_refused_in_every_tier(tier, request):
+    # A memfd's pages and pipe buffers are kernel memory outside RLIMIT_AS (one run held
+    # 1.8 GiB in memfds without cgroups); System V objects outlive the process.
+    box = request.getfixturevalue(tier)
+    outcome = _raw(box, _OUTSIDE_MEMORY)
+    assert outcome.status == "ok", outcome
+    assert outcome.value == {"memfd": 1, "pipe": 1, "shmget": 1, "msgget": 1, "semget": 1}
+
+
+def test_the_weak_tier_says_what_it_cannot_bound_in_the_probe_and_every_result(weak_sandbox, small_exercise):
+    from grader.python_grading import grade_python
+
+    report = weak_sandbox.probe()
+    assert any(line.startswith("disk:") for line in report.unbounded), report.unbounded
+    assert report.to_dict()["unbounded"] == list(report.unbounded)
+    result = grade_python(CORRECT, "correct.py", "s1", seed=1, sandbox=weak_sandbox, exercise=small_exercise)
+    assert result.score == result.max_score
+    for line in report.unbounded:
+        assert f"the sandbox here does not bound {line}" in result.warnings
+    assert result.meta["sandbox"]["unbounded"] == list(report.unbounded)
+
+
+def test_without_cgroups_the_probe_says_memory_outside_the_address_space_is_not_bounded(
+        weak_sandbox_without_cgroups):
+    unbounded = weak_sandbox_without_cgroups.probe().unbounded
+    assert any(line.startswith("memory: only the address space is limited") and "no cgroups" in line
+               for line in unbounded), unbounded
