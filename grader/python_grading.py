@@ -709,7 +709,9 @@ class Upsert(Binding):
                     raise TypeProblem(f"after write {step + 1} the table has the key {_shown(key)}; expected "
                                       "(window_start, user_id), a (datetime, str) tuple")
                 amount = stored.get("sum_amount") if isinstance(stored, dict) else stored
-                table[(_ticks(key[0]), key[1])] = _amount(amount, f"table[{_shown(key)}]")
+                if not (type(amount) is Decimal and amount.is_finite()):  # checked, and quoted, only when odd
+                    amount = _amount(amount, f"table[{_shown(key)}]")
+                table[(_ticks(key[0]), key[1])] = amount
             tables.append(table)
         return tables
 
@@ -761,6 +763,8 @@ def _amount(value: Any, where: str) -> Decimal:
 
     NaN, signalling NaN and infinities are refused here, so no later comparison meets
     one (``Decimal("sNaN") == x`` raises ``InvalidOperation``)."""
+    if type(value) is Decimal and value.is_finite():  # the common case first: thousands per grading
+        return value
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         hint = ": use decimal.Decimal for exact sums" if isinstance(value, float) else ""
         raise TypeProblem(f"{where} is {_shown(value)} ({_type_of(value)}); expected a Decimal{hint}")
@@ -1127,45 +1131,36 @@ _SKIP_REASONS = {"cpu": "an earlier call used up the CPU time limit", "timeout":
 def judge(binding: Binding, case: Case, outcome: CallOutcome | None) -> Verdict:
     """The verdict on one call's outcome, total: whatever came back, a verdict (a value
     the grader cannot read or compare is a wrong type, never an exception)."""
-    try:
-        return _judge(binding, case, outcome)
-    except Exception as exc:  # a comparison of ours that a student's value broke: still their wrong value
-        return Verdict(case, "wrong_type", message=f"returned a value the grader cannot compare "
-                       f"({type(exc).__name__}: {cut(str(exc), 200)})")
-
-
-def _judge(binding: Binding, case: Case, outcome: CallOutcome | None) -> Verdict:
     if outcome is None:
         return Verdict(case, "not_run", message="no outcome came back")
     status = outcome.status
-    if status in ("skipped", "not_defined"):
-        reason = outcome.detail.get("reason", "")
-        return Verdict(case, "not_run", message=_SKIP_REASONS.get(reason, "the harness did not run it"))
-    if status == "bad_fold_return":
-        return Verdict(case, "wrong_type", message=(
-            f"upsert returned {_shown(outcome.value)} ({_type_of(outcome.value)}) at write "
-            f"{int(outcome.detail.get('step', 0)) + 1}; return None (changing table in place) or the table"))
-    if status == "timeout":
-        return Verdict(case, "timeout", message=f"did not return within {outcome.detail.get('limit_s', '?')} s")
-    if status == "memory":
-        return Verdict(case, "memory", message=f"ran out of memory ({cut(outcome.error or 'MemoryError', 300)})")
-    if status == "raised":
-        return Verdict(case, "raised", message=f"raised {cut(outcome.error or 'an exception', 2000)}")
-    if status == "too_large":
-        return Verdict(case, "too_large", message=f"returned a value too large to check "
-                       f"({cut(outcome.error or '', 200)})")
-    if status != "ok":
-        return Verdict(case, _OUTCOME_KINDS.get(status, "lost"), message=_OUTCOME_WORDS.get(status, status))
     try:
-        given = binding.normalize(outcome.value)
-    except TypeProblem as exc:
-        return Verdict(case, "wrong_type", message=str(exc))
-    except Exception as exc:  # whatever came back over the channel, grading goes on
-        return Verdict(case, "wrong_type", message=f"returned a value the grader cannot read "
+        if status == "ok":
+            try:
+                given = binding.normalize(outcome.value)
+            except TypeProblem as exc:
+                return Verdict(case, "wrong_type", message=str(exc))
+            return Verdict(case, "pass" if given == case.expected else "wrong_value", given)
+        if status in ("skipped", "not_defined"):
+            reason = outcome.detail.get("reason", "")
+            return Verdict(case, "not_run", message=_SKIP_REASONS.get(reason, "the harness did not run it"))
+        if status == "bad_fold_return":
+            return Verdict(case, "wrong_type", message=(
+                f"upsert returned {_shown(outcome.value)} ({_type_of(outcome.value)}) at write "
+                f"{int(outcome.detail.get('step', 0)) + 1}; return None (changing table in place) or the table"))
+        if status == "timeout":
+            return Verdict(case, "timeout", message=f"did not return within {outcome.detail.get('limit_s', '?')} s")
+        if status == "memory":
+            return Verdict(case, "memory", message=f"ran out of memory ({cut(outcome.error or 'MemoryError', 300)})")
+        if status == "raised":
+            return Verdict(case, "raised", message=f"raised {cut(outcome.error or 'an exception', 2000)}")
+        if status == "too_large":
+            return Verdict(case, "too_large", message=f"returned a value too large to check "
+                           f"({cut(outcome.error or '', 200)})")
+        return Verdict(case, _OUTCOME_KINDS.get(status, "lost"), message=_OUTCOME_WORDS.get(status, status))
+    except Exception as exc:  # whatever came back over the channel and broke a check of ours: still theirs
+        return Verdict(case, "wrong_type", message=f"returned a value the grader cannot read or compare "
                        f"({type(exc).__name__}: {cut(str(exc), 200)})")
-    if given == case.expected:
-        return Verdict(case, "pass", given)
-    return Verdict(case, "wrong_value", given)
 
 
 @dataclass
@@ -1195,11 +1190,11 @@ class FunctionReport:
 
     @property
     def ran(self) -> list[Verdict]:
-        return [v for v in self.verdicts.values() if v.ran]
+        return [v for v in self.verdicts.values() if v.kind != "not_run"]
 
     @property
     def failures(self) -> list[Verdict]:
-        return [v for v in self.verdicts.values() if v.ran and not v.passed]
+        return [v for v in self.verdicts.values() if v.kind not in ("pass", "not_run")]
 
     @property
     def not_run(self) -> int:
@@ -1332,12 +1327,15 @@ def _take(run: SandboxRun, batch: Sequence[Case], b: Mapping[str, Binding], repo
             case = by_id.get(cid)
             if case is None:
                 continue
+            report = reports[case.function]
             verdict = judge(b[case.function], case, outcome)
-            reports[case.function].record(verdict)
-            if verdict.ran:
+            if verdict.kind != "not_run":
+                report.verdicts[cid] = verdict  # the case was pending: no verdict of a run to replace
                 progress = True
-            elif reports[case.function].not_run_reason is None:
-                reports[case.function].not_run_reason = verdict.message
+            else:
+                report.verdicts.setdefault(cid, verdict)
+                if report.not_run_reason is None:
+                    report.not_run_reason = verdict.message
         return progress
     culprit = run.last_started
     if run.end is RunEnd.CORRUPT:
