@@ -97,3 +97,15 @@ def test_a_forged_document_of_millions_of_objects_is_refused_unparsed(tmp_path, 
     text = _feedback(doc)
     assert "result channel" in text or "size limit" in text, text
     assert rss < MAX_GRADER_RSS_MB, rss
+
+
+def test_a_signalling_nan_answer_is_graded_by_the_cli_without_a_traceback(tmp_path):
+    # The grader's own == used to raise InvalidOperation on it: exit 1 and a traceback.
+    doc, rss, _ = _grade(tmp_path, """
+        from decimal import Decimal
+        def upsert(table, row):
+            table[(row["window_start"], row["user_id"])] = Decimal("sNaN")
+    """)
+    upsert = next(p for p in doc["exercises"][0]["parts"] if p["id"] == "upsert")
+    assert upsert["status"] == "invalid" and "not a number" in " ".join(upsert["feedback"])
+    assert rss < MAX_GRADER_RSS_MB

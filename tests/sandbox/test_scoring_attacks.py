@@ -16,7 +16,7 @@ import pytest
 
 from grader.python_grading import grade_python
 from grader.results import Status
-from grader.sandbox import Sandbox, SandboxSettings
+from grader.sandbox import Call, Sandbox, SandboxSettings
 from tests.sandbox.support import CORRECT, part, sandbox_processes
 
 pytestmark = pytest.mark.slow
@@ -242,3 +242,15 @@ def test_an_uninterruptible_function_in_each_part_ends_within_one_time_budget(sm
     text = " ".join(f for p in result.exercises[0].parts for f in p.feedback)
     assert "time budget" in text, text
     assert sandbox_processes(box.settings) == []
+
+
+def test_the_cpu_limit_reached_between_calls_still_ends_in_a_report(cpu_sandbox):
+    # Most of this call's cost is freeing its 40 MB string, after it returned: the CPU
+    # limit's signal often arrives in the harness's own code between calls.  It must still
+    # write its document (it used to die there without one, exit status 1).
+    source = b'def big(t):\n    return "x" * 40_000_000\n'
+    for _ in range(4):
+        run = cpu_sandbox.run(source, "big.py", [Call(f"c{i}", "big", (i,)) for i in range(400)])
+        assert run.completed, (run.end, run.detail)
+        statuses = {o.status for o in run.outcomes.values()}
+        assert statuses <= {"too_large", "cpu", "skipped"} and "skipped" in statuses, statuses
