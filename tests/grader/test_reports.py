@@ -268,3 +268,38 @@ def test_text_report_prints_a_parts_feedback_once():
     assert part_items, "the example must have part feedback for this test to mean anything"
     for item in part_items:
         assert text.count(item.split("\n")[0]) == 1, item
+
+
+def test_a_result_is_never_larger_than_the_bound_that_lets_it_skip_measuring():
+    # bounded() measures a result only when size_bound() says it might be too large: the
+    # bound must hold for every example and for hostile text (escapes, non-ASCII).
+    import glob
+
+    from grader.grading import grade_bytes
+    from grader.results import PartResult, Status, replace, result_size, size_bound
+
+    examples = [p for p in glob.glob("submissions/examples/*.json") if not p.endswith(".expect.json")]
+    assert examples
+    for path in examples:
+        with open(path, "rb") as stream:
+            result = grade_bytes(stream.read(), path)
+        assert result_size(result) <= size_bound(result), path
+        hostile = "\x00\u2028€😀\"\\" * 300
+        exercise = result.exercises[0]
+        part = PartResult("p", 0, 1, Status.INCORRECT, given=[hostile, {"k": hostile}], feedback=(hostile,))
+        worse = replace(result, warnings=(hostile,), exercises=(replace(exercise, parts=(part,)),))
+        assert result_size(worse) <= size_bound(worse), path
+
+
+def test_a_result_over_the_limit_is_cut_to_it_with_its_scores_kept():
+    from grader.grading import grade_bytes
+    from grader.results import MAX_RESULT_BYTES, bounded, replace, result_size
+
+    with open("submissions/examples/correct.json", "rb") as stream:
+        result = grade_bytes(stream.read(), "correct.json")
+    huge = replace(result, warnings=tuple(f"warning {i}: " + "x" * 500 for i in range(2000)))
+    assert result_size(huge) > MAX_RESULT_BYTES
+    cut = bounded(huge)
+    assert result_size(cut) <= MAX_RESULT_BYTES
+    assert cut.score == result.score and [e.score for e in cut.exercises] == [e.score for e in result.exercises]
+    assert cut.warnings[-1].startswith("... and ") and len(cut.warnings) < len(huge.warnings)
