@@ -32,7 +32,8 @@ from grader.compare import (
     Unknown,
     WindowsEventsValue,
 )
-from grader.exercise_sets import Exercise, ExerciseSet, Mistake, Part, thaw
+from grader.exercise_sets import Exercise, ExerciseSet, Mistake, Part
+from grader.frozen import thaw
 from grader.normalize import NormalizeError
 from grader.solutions import ADMIT_ALL, SolutionError, solve_part
 from reference.analysis import earliest_trigger

@@ -6,6 +6,8 @@ a user sees one clear message and never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class GraderError(Exception):
     """Base of every error a user can act on."""
@@ -34,3 +36,28 @@ class SandboxUnavailable(GraderError):
 
     exit_code = 3
     http_status = 503
+
+
+class ExerciseDataError(GraderError):
+    """Exercise data that cannot be used: every problem found, each naming file and path.
+
+    ``problems`` holds one line per problem; the message lists them all.
+    """
+
+    def __init__(self, where: str, problems: Sequence[str]) -> None:
+        self.where = where
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        header = f"invalid exercise set {where}: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n  ".join([header, *self.problems]))
+
+
+class VariationError(GraderError):
+    """A ``variation.yaml`` that cannot be used: every problem found, each with its path."""
+
+    def __init__(self, where: str, problems: Sequence[str]) -> None:
+        self.where = where
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        header = f"invalid variation {where}: {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n  ".join([header, *self.problems]))

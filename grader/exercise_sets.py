@@ -23,19 +23,19 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from grader.errors import GraderError
+from grader.errors import ExerciseDataError
+from grader.frozen import freeze, thaw
 from reference.config import LatePolicy
 from reference.events import Event, EventError, event_from_mapping
 from reference.profiles import Profile, get_profile
@@ -52,39 +52,7 @@ _EXERCISE_FILE = re.compile(r"^ex(\d+)\.ya?ml$")
 _FIELD_SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(\[\*\])?$")
 
 
-class ExerciseDataError(GraderError):
-    """Exercise data that cannot be used: every problem found, each naming file and path.
-
-    ``problems`` holds one line per problem; the message lists them all.
-    """
-
-    def __init__(self, where: str, problems: Sequence[str]) -> None:
-        self.where = where
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        header = f"invalid exercise set {where}: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n  ".join([header, *self.problems]))
-
-
 # -- frozen values ---------------------------------------------------------------------
-
-
-def freeze(value: Any) -> Any:
-    """A read-only deep copy: dicts become ``MappingProxyType``, lists become tuples."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """Plain JSON-ready data again (``dict`` and ``list``) from a frozen value."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [thaw(v) for v in value]
-    return value
 
 
 class ErratumGrading(enum.StrEnum):
@@ -863,7 +831,6 @@ __all__ = [
     "Erratum",
     "ErratumGrading",
     "Exercise",
-    "ExerciseDataError",
     "ExerciseSet",
     "Mistake",
     "Part",
@@ -874,9 +841,7 @@ __all__ = [
     "SolutionSpec",
     "available_sets",
     "field_schema",
-    "freeze",
     "json_path",
     "load_exercise_set",
     "load_named_set",
-    "thaw",
 ]

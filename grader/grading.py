@@ -23,8 +23,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import PurePath
 
-from grader.errors import SandboxUnavailable, SubmissionUnreadable
-from grader.exercise_sets import ExerciseDataError, ExerciseSet, load_named_set
+from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
+from grader.exercise_sets import ExerciseSet, load_named_set
 from grader.results import GradeResult, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
 from grader.submissions import Submission, SubmissionFormat, read_submission_bytes

@@ -44,7 +44,7 @@ from typing import Any
 
 import yaml
 
-from grader.exercise_sets import ExerciseDataError
+from grader.errors import ExerciseDataError
 from grader.quoting import cut, quote
 from grader.results import (
     ExerciseResult,

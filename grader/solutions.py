@@ -36,7 +36,8 @@ from functools import lru_cache
 from typing import Any
 
 from grader.errors import GraderError
-from grader.exercise_sets import Context, ExerciseSet, Part, thaw
+from grader.exercise_sets import Context, ExerciseSet, Part
+from grader.frozen import thaw
 from reference.config import LatePolicy, RunConfig
 from reference.delivery import CrashPhase, CrashPoint, DeliveryOutcome, Guarantee, deliver
 from reference.engine import run as run_engine

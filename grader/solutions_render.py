@@ -14,7 +14,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grader.exercise_sets import Exercise, ExerciseSet, Part, thaw
+from grader.exercise_sets import Exercise, ExerciseSet, Part
+from grader.frozen import thaw
 from grader.solutions import Canonical
 from reference.config import LatePolicy, RunConfig
 from reference.diagrams import Scenario, plantuml, svg_timeline

@@ -18,7 +18,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from grader.exercise_sets import ExerciseSet, thaw
+from grader.exercise_sets import ExerciseSet
+from grader.frozen import thaw
 
 #: The empty values tried for a field, in order of preference.
 _EMPTY_CANDIDATES: tuple[Any, ...] = (None, "", [])

@@ -49,8 +49,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from grader.errors import GraderError
-from grader.exercise_sets import SCHEMA_DIR, ExerciseSet, Scale, freeze, json_path, thaw
+from grader.errors import GraderError, VariationError
+from grader.exercise_sets import SCHEMA_DIR, ExerciseSet, Scale, json_path
+from grader.frozen import freeze, thaw
 from reference.config import LatePolicy, RunConfig
 from reference.engine import run as run_engine
 from reference.events import Event
@@ -68,17 +69,6 @@ ENV_VAR = "STREAMGRADE_VARIANTS"
 BOUNDARY_PROFILE = "beam-python"
 _ON = frozenset({"1", "true", "on", "yes"})
 _OFF = frozenset({"0", "false", "off", "no"})
-
-
-class VariationError(GraderError):
-    """A ``variation.yaml`` that cannot be used: every problem found, each with its path."""
-
-    def __init__(self, where: str, problems: Sequence[str]) -> None:
-        self.where = where
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        header = f"invalid variation {where}: {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n  ".join([header, *self.problems]))
 
 
 class VariantGenerationError(GraderError):
@@ -1181,7 +1171,6 @@ __all__ = [
     "VariantProblem",
     "VariantsReport",
     "Variation",
-    "VariationError",
     "cache_clear",
     "check_variant",
     "exercise_set_for",

@@ -29,16 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.errors import GraderError
-from grader.exercise_sets import (
-    EXERCISES_DIR,
-    ExerciseDataError,
-    ExerciseSet,
-    Part,
-    available_sets,
-    load_exercise_set,
-    thaw,
-)
+from grader.errors import ExerciseDataError, GraderError
+from grader.exercise_sets import EXERCISES_DIR, ExerciseSet, Part, available_sets, load_exercise_set
+from grader.frozen import thaw
 from grader.grading import grade_answers
 from grader.results import GradeResult, Status, round_score
 from grader.solutions import Canonical, SolutionError, solve

@@ -14,15 +14,8 @@ from pathlib import Path
 
 import click
 
-from grader.errors import GraderError, UsageProblem
-from grader.exercise_sets import (
-    EXERCISES_DIR,
-    ExerciseDataError,
-    ExerciseSet,
-    available_sets,
-    load_exercise_set,
-    load_named_set,
-)
+from grader.errors import ExerciseDataError, GraderError, UsageProblem
+from grader.exercise_sets import EXERCISES_DIR, ExerciseSet, available_sets, load_exercise_set, load_named_set
 
 DEFAULT_SET = "week10"
 
@@ -56,7 +49,8 @@ def _verify_variants(report, n: int) -> list:
     """Check ``n`` generated variants of every valid set in ``report`` that declares a variation."""
     if n <= 0:
         return []
-    from grader.variants import VariationError, load_variation, verify_variants
+    from grader.errors import VariationError
+    from grader.variants import load_variation, verify_variants
 
     reports = []
     for set_report in report.sets:

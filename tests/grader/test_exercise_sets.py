@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from grader.errors import ExerciseDataError
 from grader.exercise_sets import (
     EXERCISES_DIR,
     ErratumGrading,
-    ExerciseDataError,
     available_sets,
     field_schema,
     load_exercise_set,

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from grader import grading
-from grader.exercise_sets import ExerciseSet, Settings, thaw
+from grader.exercise_sets import ExerciseSet, Settings
+from grader.frozen import thaw
 from grader.grading import DEFAULT_SET, grade_answers, grade_bytes, grade_file, grade_submission
 from grader.results import GradeResult, Status
 from grader.scoring import field_value, plan_for

@@ -22,7 +22,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader import solutions
-from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set, thaw
+from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.frozen import thaw
 from grader.solutions import Canonical, SolutionError, solve, solve_part
 from reference.config import LatePolicy
 from reference.profiles import PROFILES, get_profile

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set, thaw
+from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.frozen import thaw
 from grader.results import ExerciseResult, GradeResult, PartResult, Status
 from grader.solutions import solve
 from grader.solutions_render import answer_object, field_value

@@ -169,7 +169,7 @@ def test_the_fast_encoding_of_arguments_is_what_the_codec_gives(exercise, b):
 def test_broken_exercise_data_lists_every_problem(tmp_path):
     import shutil
 
-    from grader.exercise_sets import ExerciseDataError
+    from grader.errors import ExerciseDataError
     from grader.python_grading import DEFAULT_EXERCISE, load_python_exercise
 
     shutil.copy(DEFAULT_EXERCISE.with_name("context.yaml"), tmp_path / "context.yaml")
