@@ -68,7 +68,8 @@ sys.path.insert(0, str(ROOT))
 
 from grader.batch import Task, grade_items, run_batch, submission_key  # noqa: E402
 from grader.batch_summary import summarize  # noqa: E402
-from grader.exercise_sets import ExerciseSet, load_named_set  # noqa: E402
+from grader.exercises.load import load_named_set  # noqa: E402
+from grader.exercises.model import ExerciseSet  # noqa: E402
 from grader.reports import render_gradebook  # noqa: E402
 from grader.solutions import solve, solve_part  # noqa: E402
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader import solutions, variants  # noqa: E402
-from grader.exercise_sets import load_named_set  # noqa: E402
+from grader.exercises.load import load_named_set  # noqa: E402
 from reference.config import RunConfig  # noqa: E402
 from reference.engine import run as run_engine  # noqa: E402
 from reference.windows import Tumbling  # noqa: E402

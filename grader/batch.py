@@ -461,7 +461,7 @@ def warm_caches(exercise_set: str) -> None:
     submission.
     """
     try:
-        from grader.exercise_sets import load_named_set
+        from grader.exercises.load import load_named_set
         from grader.solutions import solve, solve_part
 
         loaded = load_named_set(exercise_set)

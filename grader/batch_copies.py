@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 from grader.batch import Entry, Record, RecordStatus, collect
 from grader.errors import SubmissionUnreadable
-from grader.exercise_sets import ExerciseSet
+from grader.exercises.model import ExerciseSet
 from grader.submissions import read_submission_bytes
 
 

@@ -32,10 +32,11 @@ from grader.compare import (
     Unknown,
     WindowsEventsValue,
 )
-from grader.exercise_sets import Exercise, ExerciseSet, Mistake, Part
+from grader.exercises.model import Exercise, ExerciseSet, Mistake, Part
+from grader.exercises.vocabulary import ADMIT_ALL
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
-from grader.solutions import ADMIT_ALL, SolutionError, solve_part
+from grader.solutions import SolutionError, solve_part
 from reference.analysis import earliest_trigger
 from reference.events import Event
 from reference.profiles import Profile, get_profile

@@ -24,7 +24,8 @@ from functools import lru_cache
 from pathlib import PurePath
 
 from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
-from grader.exercise_sets import ExerciseSet, load_named_set
+from grader.exercises.load import load_named_set
+from grader.exercises.model import ExerciseSet
 from grader.results import GradeResult, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
 from grader.submissions import Submission, SubmissionFormat, read_submission_bytes
@@ -192,7 +193,7 @@ def grade_file(path: str | os.PathLike[str]) -> GradeResult:
 
 
 def _known_sets() -> tuple[str, ...]:
-    from grader.exercise_sets import available_sets
+    from grader.exercises.load import available_sets
 
     return available_sets()
 

@@ -35,7 +35,8 @@ from jsonschema import Draft202012Validator
 from grader.compare import Comparator, CompareContext, Comparison, comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
-from grader.exercise_sets import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, json_path
+from grader.exercises.fields import json_path
+from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Status, status_for

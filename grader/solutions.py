@@ -36,7 +36,8 @@ from functools import lru_cache
 from typing import Any
 
 from grader.errors import GraderError
-from grader.exercise_sets import Context, ExerciseSet, Part
+from grader.exercises.model import Context, ExerciseSet, Part
+from grader.exercises.vocabulary import ADMIT_ALL, CONFIG_KEYS, QUERIES
 from grader.frozen import thaw
 from reference.config import LatePolicy, RunConfig
 from reference.delivery import CrashPhase, CrashPoint, DeliveryOutcome, Guarantee, deliver
@@ -61,13 +62,6 @@ from reference.timestamps import (
 )
 from reference.windows import Tumbling, Window
 
-#: Engine settings a part's ``solution.config`` or a mistake's ``model`` may override.
-CONFIG_KEYS = frozenset(
-    {"window_size", "watermark_delay", "allowed_lateness", "late_policy", "profile", "watermark_every", "order",
-     "windows"}
-)
-ADMIT_ALL = "admit_all"
-_REQUIRED = object()
 #: A dense stream (Exercise 9) never has more arrivals than this; a finer granularity is coarsened.
 _DENSE_MAX_EVENTS = 20_000
 
@@ -123,29 +117,6 @@ class _Job:
 class _Answer:
     value: Any
     derivation: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Query:
-    """A named way to compute a part's answer.
-
-    ``params`` maps each argument to its default (arguments without one are
-    ``required``); ``event_params`` take event ids (or ``"all"``); ``time_params`` take
-    time strings (``"10:00"``) or lists of them; ``engine`` says the answer comes from
-    engine runs, so it is worked out under every profile.
-    """
-
-    name: str
-    summary: str
-    solve: Callable[[_Job], _Answer]
-    params: Mapping[str, Any] = field(default_factory=dict)
-    event_params: tuple[str, ...] = ()
-    engine: bool = True
-    time_params: tuple[str, ...] = ()
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        return tuple(k for k, v in self.params.items() if v is _REQUIRED)
 
 
 def _settings(context: Context, *overrides: Mapping[str, Any]) -> _Settings:
@@ -804,41 +775,24 @@ def _q_replay_duplicates(job: _Job) -> _Answer:
     return _Answer(duplicates, tuple(lines))
 
 
-QUERIES: Mapping[str, Query] = {
-    q.name: q
-    for q in (
-        Query("model_answer", "a text part: the instructor's model answer", _q_model_answer, engine=False),
-        Query("close_watermark", "the watermark at which a window fires", _q_close_watermark,
-              {"window_start": _REQUIRED, "convention": "watermark"}, time_params=("window_start",)),
-        Query("delivery_semantics", "the three delivery guarantees", _q_delivery_semantics, engine=False),
-        Query("idempotent_sink_needed_for", "the guarantee whose replay re-writes rows", _q_idempotent_sink_needed_for,
-              {"crash": "after_write_before_commit"}, engine=False),
-        Query("window_events", "each window with the events assigned to it", _q_window_events,
-              {"events": "all"}, ("events",)),
-        Query("late_policy_options", "the accepted ways to handle a late event", _q_late_policy_options,
-              {"engine_policies": _REQUIRED, "other_options": ()}, engine=False),
-        Query("final_rows", "the upsert sink's rows for some windows", _q_final_rows,
-              {"events": "all", "window_starts": None}, ("events",), time_params=("window_starts",)),
-        Query("final_sum", "a key's final sum in a window", _q_final_sum,
-              {"events": "all", "window_start": _REQUIRED, "user_id": _REQUIRED}, ("events",),
-              time_params=("window_start",)),
-        Query("final_row", "a key's final sink row in a window", _q_final_row,
-              {"events": "all", "window_start": _REQUIRED, "user_id": _REQUIRED}, ("events",),
-              time_params=("window_start",)),
-        Query("writes_on_arrival", "the records the sink receives when one event arrives", _q_writes_on_arrival,
-              {"events": "all", "event": _REQUIRED, "records": _REQUIRED}, ("events", "event")),
-        Query("events_per_window", "events per window (all users or per user) at the context's scale",
-              _q_events_per_window, {"per": "window"}, engine=False),
-        Query("min_latency", "minimum minutes from an event to its window's emission", _q_min_latency,
-              {"event_time": _REQUIRED, "window_start": _REQUIRED, "measure_from": "event"},
-              time_params=("event_time", "window_start")),
-        Query("windows_per_key", "windows one key holds at the same time", _q_windows_per_key),
-        Query("state_bytes", "bytes of window state for all users", _q_state_bytes),
-        Query("sink_key_columns", "the sink's primary key columns", _q_sink_key_columns, engine=False),
-        Query("replay_duplicates", "duplicate rows in the sink after crash and replay", _q_replay_duplicates,
-              {"events": "all", "crash_after_window": _REQUIRED, "sink": "upsert"}, ("events",),
-              time_params=("crash_after_window",)),
-    )
+#: Each query of the vocabulary and the function that computes it.
+SOLVERS: Mapping[str, Callable[[_Job], _Answer]] = {
+    "model_answer": _q_model_answer,
+    "close_watermark": _q_close_watermark,
+    "delivery_semantics": _q_delivery_semantics,
+    "idempotent_sink_needed_for": _q_idempotent_sink_needed_for,
+    "window_events": _q_window_events,
+    "late_policy_options": _q_late_policy_options,
+    "final_rows": _q_final_rows,
+    "final_sum": _q_final_sum,
+    "final_row": _q_final_row,
+    "writes_on_arrival": _q_writes_on_arrival,
+    "events_per_window": _q_events_per_window,
+    "min_latency": _q_min_latency,
+    "windows_per_key": _q_windows_per_key,
+    "state_bytes": _q_state_bytes,
+    "sink_key_columns": _q_sink_key_columns,
+    "replay_duplicates": _q_replay_duplicates,
 }
 
 
@@ -855,7 +809,7 @@ def _compute(exercise_set: ExerciseSet, exercise_id: str, part_id: str, model: M
     if unknown:
         raise SolutionError(f"{exercise_set.id} {exercise_id}.{part_id}: the model overrides unknown settings "
                             f"{', '.join(unknown)}")
-    args = {k: v for k, v in query.params.items() if v is not _REQUIRED}
+    args = query.defaults()
     args.update(thaw(part.solution.args))
     args.update({k: thaw(v) for k, v in model.items() if k in query.params})
     layers: list[Mapping[str, Any]] = [part.solution.config, model]
@@ -863,7 +817,7 @@ def _compute(exercise_set: ExerciseSet, exercise_id: str, part_id: str, model: M
         layers.append({"profile": profile})
     try:
         settings = _settings(exercise_set.context, *layers)
-        return query.solve(_Job(exercise_set.context, part, args, settings))
+        return SOLVERS[query.name](_Job(exercise_set.context, part, args, settings))
     except (ValueError, KeyError, StopIteration) as exc:
         raise SolutionError(f"{exercise_set.id} {exercise_id}.{part_id} ({query.name}): {exc}") from None
 
@@ -943,5 +897,4 @@ def cache_clear() -> None:
     _engine.cache_clear()
 
 
-__all__ = ["ADMIT_ALL", "CONFIG_KEYS", "QUERIES", "Canonical", "Query", "SolutionError", "cache_clear", "solve",
-           "solve_part"]
+__all__ = ["SOLVERS", "Canonical", "SolutionError", "cache_clear", "solve", "solve_part"]

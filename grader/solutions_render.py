@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grader.exercise_sets import Exercise, ExerciseSet, Part
+from grader.exercises.model import Exercise, ExerciseSet, Part
 from grader.frozen import thaw
 from grader.solutions import Canonical
 from reference.config import LatePolicy, RunConfig
@@ -332,7 +332,7 @@ def drawable_exercises(exercise_set: ExerciseSet) -> tuple[str, ...]:
 
 
 def _runs_events(part: Part) -> bool:
-    from grader.solutions import QUERIES
+    from grader.exercises.vocabulary import QUERIES
 
     query = QUERIES.get(part.solution.query)
     return query is not None and query.engine and "events" in query.params

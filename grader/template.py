@@ -18,7 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from grader.exercise_sets import ExerciseSet
+from grader.exercises.model import ExerciseSet
 from grader.frozen import thaw
 
 #: The empty values tried for a field, in order of preference.

@@ -50,7 +50,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader.errors import GraderError, VariationError
-from grader.exercise_sets import SCHEMA_DIR, ExerciseSet, Scale, json_path
+from grader.exercises.fields import json_path
+from grader.exercises.load import SCHEMA_DIR
+from grader.exercises.model import ExerciseSet, Scale
 from grader.frozen import freeze, thaw
 from reference.config import LatePolicy, RunConfig
 from reference.engine import run as run_engine
@@ -187,7 +189,7 @@ def _load_variation(path_text: str, digest: str, fingerprint: str, key: _BaseKey
 
 
 def _semantic_problems(raw: Mapping[str, Any], base: ExerciseSet) -> list[str]:
-    from grader.solutions import QUERIES
+    from grader.exercises.vocabulary import QUERIES
 
     out: list[str] = []
     where = VARIATION_FILE

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ExerciseDataError, GraderError
-from grader.exercise_sets import EXERCISES_DIR, ExerciseSet, Part, available_sets, load_exercise_set
+from grader.exercises.load import EXERCISES_DIR, available_sets, load_exercise_set
+from grader.exercises.model import ExerciseSet, Part
 from grader.frozen import thaw
 from grader.grading import grade_answers
 from grader.results import GradeResult, Status, round_score

@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from grader.errors import ExerciseDataError, GraderError, UsageProblem
-from grader.exercise_sets import EXERCISES_DIR, ExerciseSet, available_sets, load_exercise_set, load_named_set
+from grader.exercises.load import EXERCISES_DIR, available_sets, load_exercise_set, load_named_set
+from grader.exercises.model import ExerciseSet
 
 DEFAULT_SET = "week10"
 

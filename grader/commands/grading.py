@@ -20,7 +20,7 @@ from grader.results import GradeResult
 
 
 def _known_sets() -> tuple[str, ...]:
-    from grader.exercise_sets import available_sets
+    from grader.exercises.load import available_sets
 
     return available_sets()
 

@@ -24,7 +24,7 @@ from grader.errors import UsageProblem
 @click.option("--set", "set_name", default="week10", show_default=True, help="Exercise set.")
 def variant_command(student_id: str, fmt: str, reissue: int | None, set_name: str) -> None:
     """Print STUDENT_ID's own sheet: the prompts with their own events and parameters."""
-    from grader.exercise_sets import available_sets, load_named_set
+    from grader.exercises.load import available_sets, load_named_set
     from grader.variants import load_variation, reissue_of, sheet_document, sheet_markdown, variant_for
 
     if not student_id.strip():

@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from grader.exercise_sets import ExerciseSet, available_sets, load_exercise_set
+from grader.exercises.load import available_sets, load_exercise_set
+from grader.exercises.model import ExerciseSet
 from grader.web.errors import NotFound
 
 TEMPLATE_NOTE = ("Blank submission: fill in the answers you have and leave the rest empty. "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.exercise_sets import ExerciseSet
+from grader.exercises.model import ExerciseSet
 from grader.grading import for_student, variants_active
 from grader.variants import shared_sheet_document, sheet_document, variant_of_student
 

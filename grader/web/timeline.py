@@ -14,7 +14,7 @@ import importlib
 import logging
 import threading
 
-from grader.exercise_sets import ExerciseSet
+from grader.exercises.model import ExerciseSet
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.exercise_sets import ExerciseSet, load_named_set
+from grader.exercises.load import load_named_set
+from grader.exercises.model import ExerciseSet
 from grader.solutions import solve
 
 

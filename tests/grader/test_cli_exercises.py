@@ -18,7 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader.cli import main
-from grader.exercise_sets import EXERCISES_DIR
+from grader.exercises.load import EXERCISES_DIR
 from grader.frozen import thaw
 from grader.solutions import solve
 from grader.solutions_render import field_value, value_text

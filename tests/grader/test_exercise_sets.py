@@ -15,14 +15,9 @@ import pytest
 import yaml
 
 from grader.errors import ExerciseDataError
-from grader.exercise_sets import (
-    EXERCISES_DIR,
-    ErratumGrading,
-    available_sets,
-    field_schema,
-    load_exercise_set,
-    load_named_set,
-)
+from grader.exercises.fields import field_schema
+from grader.exercises.load import EXERCISES_DIR, available_sets, load_exercise_set, load_named_set
+from grader.exercises.model import ErratumGrading
 from reference.timestamps import MINUTE
 
 WEEK10 = EXERCISES_DIR / "week10"

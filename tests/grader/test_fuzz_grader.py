@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.exercise_sets import load_named_set
+from grader.exercises.load import load_named_set
 from grader.grading import grade_answers, grade_bytes
 from grader.results import GradeResult, Status
 from tests.grader.test_grading import canonical_answers

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from grader import grading
-from grader.exercise_sets import ExerciseSet, Settings
+from grader.exercises.model import ExerciseSet, Settings
 from grader.frozen import thaw
 from grader.grading import DEFAULT_SET, grade_answers, grade_bytes, grade_file, grade_submission
 from grader.results import GradeResult, Status
@@ -370,7 +370,7 @@ def test_grading_module_exposes_its_version():
 
 @pytest.mark.parametrize("grading, credit, status", [("full", 1.0, Status.CORRECT), ("none", 0.0, Status.INCORRECT)])
 def test_erratum_graded_full_or_none_gives_all_or_nothing(week10, grading, credit, status):
-    from grader.exercise_sets import ErratumGrading
+    from grader.exercises.model import ErratumGrading
 
     exercise, erratum = next(erratum_cases(week10))
     changed = replace(exercise, errata=tuple(replace(e, grading=ErratumGrading(grading), credit=credit)

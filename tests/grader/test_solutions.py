@@ -22,7 +22,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader import solutions
-from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.exercises.load import EXERCISES_DIR, load_exercise_set, load_named_set
 from grader.frozen import thaw
 from grader.solutions import Canonical, SolutionError, solve, solve_part
 from reference.config import LatePolicy
@@ -429,3 +429,10 @@ def test_solve_part_matches_solve_and_rejects_unknown_overrides(week10, solved):
         solve_part(week10, "ex8", "min_latency", model={"colour": "red"})
     with pytest.raises(KeyError):
         solve_part(week10, "ex8", "nope")
+
+
+def test_the_solver_binds_every_query_of_the_vocabulary_and_nothing_else():
+    from grader.exercises.vocabulary import QUERIES
+    from grader.solutions import SOLVERS
+
+    assert set(SOLVERS) == set(QUERIES)

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from grader import variants
-from grader.exercise_sets import EXERCISES_DIR, load_exercise_set
+from grader.exercises.load import EXERCISES_DIR, load_exercise_set
 from grader.grading import grade_answers
 from grader.solutions import solve, solve_part
 from grader.solutions_render import answer_object

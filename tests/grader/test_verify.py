@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.exercise_sets import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.exercises.load import EXERCISES_DIR, load_exercise_set, load_named_set
 from grader.frozen import thaw
 from grader.results import ExerciseResult, GradeResult, PartResult, Status
 from grader.solutions import solve

@@ -57,7 +57,7 @@ def correct_example() -> tuple[str, bytes]:
 @functools.cache
 def canonical_submission(exercise_set: str = "week10") -> dict[str, Any]:
     """A submission whose every answer is the canonical value of :func:`grader.solutions.solve`."""
-    from grader.exercise_sets import load_named_set
+    from grader.exercises.load import load_named_set
     from grader.solutions import solve
     from grader.solutions_render import answer_object
 

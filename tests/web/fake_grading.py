@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from grader.exercise_sets import ExerciseSet, load_named_set
+from grader.exercises.load import load_named_set
+from grader.exercises.model import ExerciseSet
 from grader.results import ExerciseResult, GradeResult, PartResult, Status, unreadable
 
 GRADER_VERSION = "fake-1"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from grader import variants
-from grader.exercise_sets import load_named_set
+from grader.exercises.load import load_named_set
 from grader.solutions import solve
 from grader.solutions_render import answer_object
 from tests.web.conftest import REAL_GRADER_SKIP, Service, real_grader_works, start_service

@@ -1,0 +1,237 @@
+"""The values a loaded exercise set is made of: context, exercises, parts, mistakes, errata.
+
+Frozen dataclasses over frozen data (:mod:`grader.frozen`): nothing a grading does can
+change a set.  A set's ``fingerprint`` (a hash of its files) is what caches key on.
+Canonical answers are not here: :mod:`grader.solutions` computes them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.exercises.fields import field_schema
+from grader.frozen import thaw
+from reference.events import Event
+from reference.profiles import Profile
+from reference.timestamps import Ticks
+
+TOTAL_POINTS = 100
+
+
+class ErratumGrading(enum.StrEnum):
+    """How an answer that repeats an erroneous published value is graded."""
+
+    PARTIAL = "partial"
+    FULL = "full"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The back-of-envelope scale of the sheet (Exercises 8 and 9)."""
+
+    events_per_day: int
+    users: int
+    bytes_per_window: int
+
+
+@dataclass(frozen=True)
+class Sink:
+    """The sink table: name, ``(column, type)`` pairs and the primary key columns."""
+
+    table: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Set-level grading settings: whether students see expected values, and the profile."""
+
+    show_expected: bool
+    profile: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """The data context every exercise of a set shares.
+
+    ``events`` are in arrival order, as written in ``context.yaml``.  Durations are
+    integer milliseconds.  ``time_granularity`` is the unit of the events' timestamps
+    (1 ms unless the context says otherwise).
+    """
+
+    id: str
+    title: str
+    events: tuple[Event, ...]
+    window_size: Ticks
+    watermark_delay: Ticks
+    allowed_lateness: Ticks
+    profile: Profile
+    time_granularity: Ticks
+    scale: Scale
+    sink: Sink
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(e.event_id for e in self.events)
+
+    def event(self, event_id: str) -> Event:
+        for e in self.events:
+            if e.event_id == event_id:
+                return e
+        raise KeyError(event_id)
+
+
+@dataclass(frozen=True)
+class SolutionSpec:
+    """Which query of :mod:`grader.solutions` computes a part, with which arguments.
+
+    ``config`` holds engine settings that differ from the context's parameters for this
+    part (e.g. ``allowed_lateness: 0m``).  Both mappings are frozen.
+    """
+
+    query: str
+    args: Mapping[str, Any]
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded part: the answer field it reads, its points, comparison and solution.
+
+    ``compare`` is the comparison spec as data (``kind`` plus that kind's settings, see
+    ``exercise.schema.json``).  ``model_answer`` is set for text parts.
+    """
+
+    id: str
+    field: str
+    points: float
+    compare: Mapping[str, Any]
+    solution: SolutionSpec
+    model_answer: str | tuple[str, ...] | None = None
+
+    @property
+    def compare_kind(self) -> str:
+        return self.compare["kind"]
+
+    @property
+    def is_list_field(self) -> bool:
+        """True for a ``[*]`` field: its canonical value is a list, one item per entry."""
+        return "[*]" in self.field
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A well-known mistake, recognisable in an answer.
+
+    ``model`` (runnable) overrides engine settings and query arguments:
+    ``grader.solutions.solve_part(..., model=mistake.model)`` gives the answer the
+    mistake produces.  ``given`` is instead a literal wrong answer, for parts no engine
+    run describes.  ``feedback`` is a template with ``{placeholders}``; ``credit`` is the
+    fraction of the part's points an answer matching the mistake still earns.
+    """
+
+    code: str
+    description: str
+    parts: tuple[str, ...]
+    feedback: str
+    model: Mapping[str, Any] | None = None
+    given: Any = None
+    credit: float = 0.0
+
+    @property
+    def runnable(self) -> bool:
+        return self.model is not None
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A part where the sheet's published value disagrees with the engine, and why."""
+
+    part: str
+    reason: str
+    grading: ErratumGrading
+    credit: float
+    mistake: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """The sheet's own solution: its text, copied exactly, and its values in answer shape."""
+
+    text: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    prompt: str
+    points: float
+    parts: tuple[Part, ...]
+    answer_schema: Mapping[str, Any]
+    mistakes: tuple[Mistake, ...]
+    published: Published
+    errata: tuple[Erratum, ...]
+    source: str
+
+    def part(self, part_id: str) -> Part:
+        for p in self.parts:
+            if p.id == part_id:
+                return p
+        raise KeyError(f"{self.id} has no part {part_id!r}")
+
+    def erratum_for(self, part_id: str) -> Erratum | None:
+        return next((e for e in self.errata if e.part == part_id), None)
+
+    def mistakes_for(self, part_id: str) -> tuple[Mistake, ...]:
+        return tuple(m for m in self.mistakes if part_id in m.parts)
+
+    def answer_json_schema(self) -> dict[str, Any]:
+        """The answer object's JSON Schema as plain data, ready for jsonschema."""
+        return thaw(self.answer_schema)
+
+    def field_json_schema(self, part_id: str) -> dict[str, Any]:
+        """The JSON Schema of one part's value (a list of items for a ``[*]`` field)."""
+        schema = field_schema(self.answer_schema, self.part(part_id).field)
+        if schema is None:  # ruled out when the set was loaded
+            raise KeyError(part_id)
+        return schema
+
+
+@dataclass(frozen=True)
+class ExerciseSet:
+    """A loaded, validated exercise set.
+
+    ``fingerprint`` is a hash of all of the set's data (context and exercises): two sets
+    with the same fingerprint have the same canonical answers, which is what
+    :mod:`grader.solutions` caches on.
+    """
+
+    id: str
+    title: str
+    path: Path
+    context: Context
+    settings: Settings
+    exercises: tuple[Exercise, ...]
+    fingerprint: str
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.id == exercise_id:
+                return ex
+        raise KeyError(f"exercise set {self.id} has no exercise {exercise_id!r}")
+
+    @property
+    def exercise_ids(self) -> tuple[str, ...]:
+        return tuple(ex.id for ex in self.exercises)
+
+    @property
+    def total_points(self) -> float:
+        return sum(ex.points for ex in self.exercises)
