@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench.naive import naive_job  # noqa: E402
 from reference.analysis import DaySpec, simulate_day  # noqa: E402
 from reference.config import RunConfig  # noqa: E402
-from reference.engine import WindowOperator  # noqa: E402
+from reference.operator import WindowOperator  # noqa: E402
 from reference.results import EmissionKind  # noqa: E402
 from reference.streams import iter_jsonl  # noqa: E402
 from reference.timestamps import DAY, MINUTE  # noqa: E402

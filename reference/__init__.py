@@ -13,8 +13,9 @@ outside world: :mod:`reference.streams` (loading event files) and :mod:`referenc
 """
 
 from reference.config import LatePolicy, RunConfig, StateModel
-from reference.engine import WindowOperator, run
+from reference.engine import run
 from reference.events import Event
+from reference.operator import WindowOperator
 from reference.profiles import PROFILES, Profile, get_profile
 from reference.results import Emission, EmissionKind, LateEvent, LateOutcome, Run
 from reference.timestamps import format_duration, format_time, parse_duration, parse_time

@@ -27,8 +27,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from reference.config import RunConfig, StateModel
-from reference.engine import WindowOperator
 from reference.events import Event
+from reference.operator import WindowOperator
 from reference.profiles import DEFAULT_PROFILE, Profile
 from reference.results import EmissionKind, LateOutcome, Timing
 from reference.timestamps import DAY, HOUR, MINUTE, MS, Ticks, format_duration, format_time

@@ -16,8 +16,8 @@ from __future__ import annotations
 import heapq
 
 from reference.config import LatePolicy, RunConfig
-from reference.engine import WindowOperator, _WindowState
 from reference.events import Event
+from reference.operator import WindowOperator, WindowState
 from reference.results import Emission, EmissionKind, LateEvent, LateOutcome, Timing
 from reference.timestamps import format_time
 from reference.windows import Sessions, Window
@@ -89,7 +89,7 @@ class SessionOperator(WindowOperator):
         held.append(merged)
         st = self._states.get(merged)
         if st is None:
-            st = _WindowState(merged)
+            st = WindowState(merged)
             self._states[merged] = st
             if late:
                 st.fired = True
