@@ -2,7 +2,7 @@
 
 For ``--students`` student ids (``bench-0000``, ...), timed one by one in this process:
 
-* ``generate``: :func:`grader.variants.generate_variant` from the student's seed: draw a
+* ``generate``: :func:`grader.variants.generate.generate_variant` from the student's seed: draw a
   candidate, run the engine four times on it, check every constraint of
   ``variation.yaml``, retry with the next sub-seed when one fails, build the set (the
   issue's target: under 50 ms for one variant);
@@ -13,7 +13,7 @@ For ``--students`` student ids (``bench-0000``, ...), timed one by one in this p
 
 Baselines, in the same run: loading the base set from YAML (``load``), solving the sheet
 (``solve_sheet``) and one engine run of the sheet's seven events (``engine_run``).  Then
-:func:`grader.variants.verify_variants` over ``--verify`` variants (0 to skip).  Figures are
+:func:`grader.variants.verify.verify_variants` over ``--verify`` variants (0 to skip).  Figures are
 p50 / p95 in milliseconds; the last line printed is one JSON object.
 
     python bench/variants.py [--students 200] [--verify 200]
@@ -30,8 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import solutions, variants  # noqa: E402
+from grader import solutions  # noqa: E402
 from grader.exercises.load import load_named_set  # noqa: E402
+from grader.variants.declaration import load_variation  # noqa: E402
+from grader.variants.generate import generate_variant, variant_seed  # noqa: E402
+from grader.variants.verify import verify_variants  # noqa: E402
 from reference.config import RunConfig  # noqa: E402
 from reference.engine import run as run_engine  # noqa: E402
 from reference.windows import Tumbling  # noqa: E402
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     base, load_ms = _timed(load_named_set, "week10")
-    variation = variants.load_variation(base)  # parsed and checked once, like a long-running service
+    variation = load_variation(base)  # parsed and checked once, like a long-running service
     _, solve_sheet_ms = _timed(solutions.solve, base)
     ctx = base.context
     config = RunConfig(windows=Tumbling(ctx.window_size), watermark_delay=ctx.watermark_delay,
@@ -72,8 +75,8 @@ def main(argv: list[str] | None = None) -> dict:
     gen, solve_ms, grade_ms, tries = [], [], [], []
     for i in range(args.students):
         sid = f"bench-{i:04d}"
-        seed = variants.variant_seed(variation, sid)
-        variant, ms = _timed(variants.generate_variant, base, seed, student_id=sid)
+        seed = variant_seed(variation, sid)
+        variant, ms = _timed(generate_variant, base, seed, student_id=sid)
         gen.append(ms)
         tries.append(variant.attempt + 1)
         canonical, ms = _timed(solutions.solve, variant.exercise_set)
@@ -88,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     verify_s = 0.0
     if args.verify:
         t0 = time.perf_counter()
-        report = variants.verify_variants(base, args.verify, student_prefix="bench-verify-")
+        report = verify_variants(base, args.verify, student_prefix="bench-verify-")
         verify_s = round(time.perf_counter() - t0, 2)
 
     summary = {

@@ -61,3 +61,7 @@ class VariationError(GraderError):
         count = len(self.problems)
         header = f"invalid variation {where}: {count} problem{'s' if count != 1 else ''}"
         super().__init__("\n  ".join([header, *self.problems]))
+
+
+class VariantGenerationError(GraderError):
+    """No candidate satisfied the constraints within ``max_tries``; names the constraints that failed."""

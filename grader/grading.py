@@ -164,7 +164,7 @@ def for_student(student_id: str | None, base: ExerciseSet) -> ExerciseSet:
     """
     if not student_id or not variants_active(base):
         return base
-    from grader.variants import exercise_set_for
+    from grader.variants.policy import exercise_set_for
 
     return exercise_set_for(student_id, base, enabled=True)
 
@@ -176,7 +176,7 @@ def variants_active(base: ExerciseSet) -> bool:
     """Whether students of ``base`` are graded on their own variants now (see :func:`for_student`)."""
     key = (base.fingerprint, os.environ.get("STREAMGRADE_VARIANTS", ""))
     if key not in _VARIANTS_ON:
-        from grader.variants import variants_enabled
+        from grader.variants.policy import variants_enabled
 
         _VARIANTS_ON[key] = variants_enabled(base, environ={"STREAMGRADE_VARIANTS": key[1]})
     return _VARIANTS_ON[key]

@@ -19,7 +19,7 @@ from reference.results import (
     WatermarkStep,
 )
 from reference.sessions import SessionOperator
-from reference.windows import Sessions, Tumbling
+from reference.windows import Sessions
 
 
 def make_operator(config: RunConfig) -> WindowOperator:
@@ -59,4 +59,4 @@ def run(events: Iterable[Event], config: RunConfig | None = None) -> Run:
     )
 
 
-__all__ = ["Tumbling", "make_operator", "run"]
+__all__ = ["make_operator", "run"]

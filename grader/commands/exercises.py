@@ -51,7 +51,8 @@ def _verify_variants(report, n: int) -> list:
     if n <= 0:
         return []
     from grader.errors import VariationError
-    from grader.variants import load_variation, verify_variants
+    from grader.variants.declaration import load_variation
+    from grader.variants.verify import verify_variants
 
     reports = []
     for set_report in report.sets:

@@ -25,7 +25,9 @@ from grader.errors import UsageProblem
 def variant_command(student_id: str, fmt: str, reissue: int | None, set_name: str) -> None:
     """Print STUDENT_ID's own sheet: the prompts with their own events and parameters."""
     from grader.exercises.load import available_sets, load_named_set
-    from grader.variants import load_variation, reissue_of, sheet_document, sheet_markdown, variant_for
+    from grader.variants.declaration import load_variation
+    from grader.variants.generate import reissue_of, variant_for
+    from grader.variants.sheets import sheet_document, sheet_markdown
 
     if not student_id.strip():
         raise click.BadParameter("a student id cannot be empty", param_hint="STUDENT_ID")

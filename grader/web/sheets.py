@@ -12,7 +12,8 @@ from typing import Any
 
 from grader.exercises.model import ExerciseSet
 from grader.grading import for_student, variants_active
-from grader.variants import shared_sheet_document, sheet_document, variant_of_student
+from grader.variants.policy import variant_of_student
+from grader.variants.sheets import shared_sheet_document, sheet_document
 
 
 def student_sheet(base: ExerciseSet, student_id: str) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from grader import grading, variants
+from grader import grading
 from grader.cli import main
 from grader.solutions import solve
 from grader.solutions_render import answer_object
+from grader.variants.generate import variant_for
 
 
 def submission(student: str, exercise_set) -> bytes:
@@ -22,8 +23,8 @@ def submission(student: str, exercise_set) -> bytes:
 
 def test_grade_bytes_uses_the_students_variant_when_switched_on(week10, monkeypatch):
     monkeypatch.setenv("STREAMGRADE_VARIANTS", "1")
-    alice = variants.variant_for(week10, "alice").exercise_set
-    bob = variants.variant_for(week10, "bob").exercise_set
+    alice = variant_for(week10, "alice").exercise_set
+    bob = variant_for(week10, "bob").exercise_set
     own = grading.grade_bytes(submission("alice", alice), "alice.json")
     copied = grading.grade_bytes(submission("alice", bob), "alice.json")
     assert own.score == own.max_score == 100
@@ -32,7 +33,7 @@ def test_grade_bytes_uses_the_students_variant_when_switched_on(week10, monkeypa
 
 def test_the_authenticated_id_chooses_the_variant_not_the_file(week10, monkeypatch):
     monkeypatch.setenv("STREAMGRADE_VARIANTS", "1")
-    bob = variants.variant_for(week10, "bob").exercise_set
+    bob = variant_for(week10, "bob").exercise_set
     # bob's own answers, submitted under alice's login (the service passes student_id)
     result = grading.grade_bytes(submission("bob", bob), "x.json", student_id="alice")
     assert result.student_id == "alice" and result.score < 100
@@ -46,7 +47,7 @@ def test_with_variants_off_everyone_is_graded_on_the_sheet(week10, monkeypatch):
 
 def test_cli_grade_variants_flag(week10, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("STREAMGRADE_VARIANTS", "")  # restored after the test, whatever the CLI sets
-    alice = variants.variant_for(week10, "alice").exercise_set
+    alice = variant_for(week10, "alice").exercise_set
     path = tmp_path / "alice.json"
     path.write_bytes(submission("alice", alice))
     assert main(["grade", str(path), "--format", "json", "--variants"]) == 0
@@ -59,8 +60,8 @@ def test_batch_flags_answers_that_fit_another_students_variant(week10, tmp_path,
     monkeypatch.setenv("STREAMGRADE_VARIANTS", "")  # restored after the test, whatever the CLI sets
     folder = tmp_path / "subs"
     folder.mkdir()
-    alice = variants.variant_for(week10, "alice").exercise_set
-    carol = variants.variant_for(week10, "carol").exercise_set
+    alice = variant_for(week10, "alice").exercise_set
+    carol = variant_for(week10, "carol").exercise_set
     (folder / "alice.json").write_bytes(submission("alice", alice))
     (folder / "carol.json").write_bytes(submission("carol", carol))
     (folder / "bob.json").write_bytes(submission("bob", alice))  # bob hands in alice's answers

@@ -16,11 +16,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from grader import variants
+from grader.batch_copies import VariantMatcher, find_matching_variant, grade_fraction
+from grader.errors import VariantGenerationError, VariationError
 from grader.exercises.load import EXERCISES_DIR, load_exercise_set
 from grader.grading import grade_answers
 from grader.solutions import solve, solve_part
 from grader.solutions_render import answer_object
+from grader.variants.declaration import VARIATION_FILE, load_variation
+from grader.variants.generate import Variant, cache_clear, check_variant, reissue_of, variant_for, variant_seed
+from grader.variants.policy import ENV_VAR, exercise_set_for, variant_of_student
+from grader.variants.verify import verify_variants
 from reference.timestamps import MINUTE, format_time
 
 WEEK10 = EXERCISES_DIR / "week10"
@@ -28,15 +33,15 @@ WEEK10 = EXERCISES_DIR / "week10"
 
 @pytest.fixture(scope="module")
 def alice(week10):
-    return variants.variant_for(week10, "alice")
+    return variant_for(week10, "alice")
 
 
 @pytest.fixture(scope="module")
 def bob(week10):
-    return variants.variant_for(week10, "bob")
+    return variant_for(week10, "bob")
 
 
-def correct_answers(variant: variants.Variant) -> dict:
+def correct_answers(variant: Variant) -> dict:
     """A submission's answers built from the canonical answers of the variant's own set."""
     canonical = solve(variant.exercise_set)
     return {ex.id: answer_object(ex, canonical[ex.id]) for ex in variant.exercise_set.exercises}
@@ -46,7 +51,7 @@ def set_copy(tmp_path: Path, edit) -> Path:
     """A copy of week 10 whose variation.yaml was changed by ``edit(data)``."""
     folder = tmp_path / "week10"
     shutil.copytree(WEEK10, folder)
-    path = folder / variants.VARIATION_FILE
+    path = folder / VARIATION_FILE
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     edit(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -57,14 +62,14 @@ def set_copy(tmp_path: Path, edit) -> Path:
 
 
 def test_seed_is_sha256_of_salt_set_student_and_reissue(week10):
-    v = variants.load_variation(week10)
+    v = load_variation(week10)
     digest = hashlib.sha256("\x1f".join([v.seed_salt, "week10", "alice", "0"]).encode()).digest()
-    assert variants.variant_seed(v, "alice") == int.from_bytes(digest[:8], "big")
+    assert variant_seed(v, "alice") == int.from_bytes(digest[:8], "big")
 
 
 def test_same_student_always_gets_the_same_variant(week10, alice):
-    variants.cache_clear()
-    again = variants.variant_for(week10, "alice")
+    cache_clear()
+    again = variant_for(week10, "alice")
     assert again is not alice
     assert again.seed == alice.seed
     assert again.exercise_set.context.events == alice.exercise_set.context.events
@@ -73,7 +78,7 @@ def test_same_student_always_gets_the_same_variant(week10, alice):
 
 
 def test_reissue_gives_the_student_another_variant(week10, alice):
-    reissued = variants.variant_for(week10, "alice", reissue=1)
+    reissued = variant_for(week10, "alice", reissue=1)
     assert reissued.reissue == 1 and reissued.seed != alice.seed
     assert reissued.exercise_set.context.events != alice.exercise_set.context.events
 
@@ -183,20 +188,20 @@ def test_feedback_and_diagnosis_name_the_students_own_events(alice):
 
 
 def test_copied_answers_match_the_other_students_variant(week10, alice, bob):
-    carol = variants.variant_for(week10, "carol")
+    carol = variant_for(week10, "carol")
     candidates = {"alice": alice.exercise_set, "bob": bob.exercise_set, "carol": carol.exercise_set}
-    matcher = variants.VariantMatcher(candidates)
+    matcher = VariantMatcher(candidates)
     copied = correct_answers(bob)
     assert matcher.match(copied) == "bob"  # alice handing in bob's answers is flagged
     assert matcher.match(correct_answers(alice)) == "alice"
     assert matcher.match({}) is None
     copied["ex6"] = {"rows": []}  # a partial copy still fits bob's data best
     assert matcher.match(copied) == "bob"
-    assert variants.find_matching_variant(correct_answers(carol), candidates) == "carol"
+    assert find_matching_variant(correct_answers(carol), candidates) == "carol"
 
 
 def test_the_matcher_looks_only_at_parts_whose_answer_depends_on_the_data(alice, bob):
-    matcher = variants.VariantMatcher({"alice": alice.exercise_set, "bob": bob.exercise_set})
+    matcher = VariantMatcher({"alice": alice.exercise_set, "bob": bob.exercise_set})
     assert ("ex6", "rows") in matcher.data_parts and ("ex7", "correct_sum") in matcher.data_parts
     assert ("ex3", "semantics") not in matcher.data_parts and ("ex10", "key_columns") not in matcher.data_parts
     assert not any(part_id in ("tradeoff", "explanation", "assumptions") for _, part_id in matcher.data_parts)
@@ -204,73 +209,73 @@ def test_the_matcher_looks_only_at_parts_whose_answer_depends_on_the_data(alice,
 
 def test_whole_set_grading_can_be_the_matching_score(alice, bob):
     candidates = {"alice": alice.exercise_set, "bob": bob.exercise_set}
-    found = variants.find_matching_variant(correct_answers(bob), candidates, score=variants.grade_fraction)
+    found = find_matching_variant(correct_answers(bob), candidates, score=grade_fraction)
     assert found == "bob"
 
 
 def test_find_matching_variant_takes_an_injected_scorer_and_ignores_ties():
     sets = {"a": object(), "b": object(), "c": object()}
     scores = {id(sets["a"]): 0.4, id(sets["b"]): 0.97, id(sets["c"]): 0.5}
-    assert variants.find_matching_variant({}, sets, score=lambda _, s: scores[id(s)]) == "b"
-    assert variants.find_matching_variant({}, sets, score=lambda _, s: 1.0) is None
-    assert variants.find_matching_variant({}, sets, score=lambda _, s: 0.5) is None
+    assert find_matching_variant({}, sets, score=lambda _, s: scores[id(s)]) == "b"
+    assert find_matching_variant({}, sets, score=lambda _, s: 1.0) is None
+    assert find_matching_variant({}, sets, score=lambda _, s: 0.5) is None
 
 
 # -- switching variants on ------------------------------------------------------------------------------------
 
 
 def test_exercise_set_for_returns_the_base_set_when_variants_are_off(week10, monkeypatch):
-    monkeypatch.delenv(variants.ENV_VAR, raising=False)
-    assert variants.load_variation(week10).enabled is False
-    assert variants.exercise_set_for("alice", week10) is week10
-    assert variants.exercise_set_for(None, week10, enabled=True) is week10
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert load_variation(week10).enabled is False
+    assert exercise_set_for("alice", week10) is week10
+    assert exercise_set_for(None, week10, enabled=True) is week10
 
 
 def test_exercise_set_for_gives_the_students_variant_when_switched_on(week10, alice, monkeypatch):
-    monkeypatch.setenv(variants.ENV_VAR, "1")
-    assert variants.exercise_set_for("alice", week10).fingerprint == alice.exercise_set.fingerprint
-    assert variants.exercise_set_for("alice", week10, enabled=False) is week10
-    monkeypatch.setenv(variants.ENV_VAR, "0")
-    assert variants.exercise_set_for("alice", week10) is week10
-    assert variants.exercise_set_for("alice", week10, enabled=True).fingerprint == alice.exercise_set.fingerprint
+    monkeypatch.setenv(ENV_VAR, "1")
+    assert exercise_set_for("alice", week10).fingerprint == alice.exercise_set.fingerprint
+    assert exercise_set_for("alice", week10, enabled=False) is week10
+    monkeypatch.setenv(ENV_VAR, "0")
+    assert exercise_set_for("alice", week10) is week10
+    assert exercise_set_for("alice", week10, enabled=True).fingerprint == alice.exercise_set.fingerprint
 
 
 def test_a_broken_variation_does_not_stop_grading_when_variants_are_off(tmp_path, monkeypatch):
     base = load_exercise_set(set_copy(tmp_path, lambda d: d.update(max_tries="many")))
-    monkeypatch.setenv(variants.ENV_VAR, "0")
-    assert variants.exercise_set_for("alice", base) is base
-    monkeypatch.setenv(variants.ENV_VAR, "1")
-    with pytest.raises(variants.VariationError, match="max_tries: 'many' is not of type 'integer'"):
-        variants.exercise_set_for("alice", base)
+    monkeypatch.setenv(ENV_VAR, "0")
+    assert exercise_set_for("alice", base) is base
+    monkeypatch.setenv(ENV_VAR, "1")
+    with pytest.raises(VariationError, match="max_tries: 'many' is not of type 'integer'"):
+        exercise_set_for("alice", base)
 
 
 def test_variant_of_student_follows_the_same_switch(week10, alice, monkeypatch):
-    monkeypatch.delenv(variants.ENV_VAR, raising=False)
-    assert variants.variant_of_student("alice", week10) is None
-    assert variants.variant_of_student("alice", week10, enabled=True).seed == alice.seed
-    assert variants.variant_of_student(None, week10, enabled=True) is None
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert variant_of_student("alice", week10) is None
+    assert variant_of_student("alice", week10, enabled=True).seed == alice.seed
+    assert variant_of_student(None, week10, enabled=True) is None
 
 
 def test_the_reissue_recorded_in_the_variation_is_used_for_grading(tmp_path):
     base = load_exercise_set(set_copy(tmp_path, lambda d: d.update(enabled=True, reissued={"alice": 2})))
-    assert variants.reissue_of(base, "alice") == 2
-    chosen = variants.exercise_set_for("alice", base, enabled=None)
-    assert chosen.fingerprint == variants.variant_for(base, "alice", 2).exercise_set.fingerprint
-    assert chosen.fingerprint != variants.variant_for(base, "alice", 0).exercise_set.fingerprint
+    assert reissue_of(base, "alice") == 2
+    chosen = exercise_set_for("alice", base, enabled=None)
+    assert chosen.fingerprint == variant_for(base, "alice", 2).exercise_set.fingerprint
+    assert chosen.fingerprint != variant_for(base, "alice", 0).exercise_set.fingerprint
 
 
 # -- constraints, verification and errors ----------------------------------------------------------------------
 
 
 def test_fifty_variants_pass_verification(week10):
-    report = variants.verify_variants(week10, 50)
+    report = verify_variants(week10, 50)
     assert report.ok, report.summary()
     assert report.count == 50 and report.distinct_contexts == 50
 
 
 def test_every_generated_variant_satisfies_its_constraints_on_fresh_engine_runs(week10):
     for i in range(40):
-        assert variants.check_variant(variants.variant_for(week10, f"s{i}")) == []
+        assert check_variant(variant_for(week10, f"s{i}")) == []
 
 
 def test_the_sheets_boundary_case_can_be_chosen_for_every_variant(tmp_path):
@@ -279,9 +284,9 @@ def test_the_sheets_boundary_case_can_be_chosen_for_every_variant(tmp_path):
         data["mistakes_not_in_variants"] = []
 
     base = load_exercise_set(set_copy(tmp_path, at_expiry))
-    report = variants.verify_variants(base, 20)
+    report = verify_variants(base, 20)
     assert report.ok, report.summary()
-    variant = variants.variant_for(base, "alice")
+    variant = variant_for(base, "alice")
     late_retract = solve(variant.exercise_set)["ex11"]["late_retract"]
     assert late_retract.value == [] and late_retract.depends_on_profile
     assert late_retract.by_profile["beam-python"] != []
@@ -293,8 +298,8 @@ def test_impossible_constraints_fail_with_a_clear_error_after_bounded_tries(tmp_
         data["max_tries"] = 5
 
     base = load_exercise_set(set_copy(tmp_path, one_click_in_w1))
-    with pytest.raises(variants.VariantGenerationError) as info:
-        variants.variant_for(base, "alice")
+    with pytest.raises(VariantGenerationError) as info:
+        variant_for(base, "alice")
     assert "in 5 tries" in info.value.message and "two_users_in_first_window" in info.value.message
 
 
@@ -306,12 +311,12 @@ def test_variation_problems_are_all_listed_with_their_paths(tmp_path):
         data["max_tries"] = 0
 
     base = load_exercise_set(set_copy(tmp_path, break_it))
-    with pytest.raises(variants.VariationError) as info:
-        variants.load_variation(base)
+    with pytest.raises(VariationError) as info:
+        load_variation(base)
     assert info.value.problems == ("variation.yaml: max_tries: 0 is less than the minimum of 1",)
     base = load_exercise_set(set_copy(tmp_path / "2", lambda d: break_it(d) or d.update(max_tries=3)))
-    with pytest.raises(variants.VariationError) as info:
-        variants.load_variation(base)
+    with pytest.raises(VariationError) as info:
+        load_variation(base)
     problems = "\n".join(info.value.problems)
     assert "variation.yaml: constraints[9].id: unknown constraint 'no_such_rule'" in problems
     assert "render.ex7.prompt: unknown placeholder ${w9}" in problems
@@ -321,12 +326,12 @@ def test_variation_problems_are_all_listed_with_their_paths(tmp_path):
 def test_a_set_without_a_variation_has_no_variants(tmp_path, week10):
     folder = tmp_path / "week10"
     shutil.copytree(WEEK10, folder)
-    (folder / variants.VARIATION_FILE).unlink()
+    (folder / VARIATION_FILE).unlink()
     base = load_exercise_set(folder)
-    assert variants.load_variation(base) is None
-    assert variants.exercise_set_for("alice", base, enabled=True) is base
-    with pytest.raises(variants.VariationError):
-        variants.variant_for(base, "alice")
+    assert load_variation(base) is None
+    assert exercise_set_for("alice", base, enabled=True) is base
+    with pytest.raises(VariationError):
+        variant_for(base, "alice")
 
 
 # -- the CLI -----------------------------------------------------------------------------------------------------

@@ -394,7 +394,7 @@ def test_printed_fake_results_are_ignored(grade, healthy):
 def test_writing_into_other_descriptors_invalidates_the_submission(grade, healthy):
     result = grade(_src("""
         import os
-        for fd in range(3, 64):
+        for fd in range(3, 4096):  # the pipes keep the grader's numbers, which may be high
             try:
                 os.write(fd, b'{"protocol": 1, "import": {"ok": true}, "score": 10}')
             except OSError:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from grader import variants
 from grader.exercises.load import load_named_set
 from grader.solutions import solve
 from grader.solutions_render import answer_object
+from grader.variants.generate import variant_for
 from tests.web.conftest import REAL_GRADER_SKIP, Service, real_grader_works, start_service
 from tests.web.test_pages import Browser
 
@@ -28,7 +28,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 def correct_submission(student_id: str) -> dict:
-    own = variants.variant_for(load_named_set("week10"), student_id).exercise_set
+    own = variant_for(load_named_set("week10"), student_id).exercise_set
     canonical = solve(own)
     return {"exercise_set": "week10",
             "answers": {ex.id: answer_object(ex, canonical[ex.id]) for ex in own.exercises}}
@@ -56,7 +56,7 @@ def test_the_page_shows_the_students_own_events(service: Service):
     assert 'id="sheet-link"' in browser.get("/").text
     page = browser.get("/sheet")
     assert page.status == 200
-    variant = variants.variant_for(load_named_set("week10"), student)
+    variant = variant_for(load_named_set("week10"), student)
     for event in variant.exercise_set.context.events:
         assert f"<td>{event.user_id}</td>" in page.text
     assert f"seed {variant.seed}" in page.text
