@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.python_grading import grade_python, load_python_exercise  # noqa: E402
+from grader.python.exercise import load_python_exercise  # noqa: E402
+from grader.python.grade import grade_python  # noqa: E402
 from grader.sandbox import Call, Sandbox  # noqa: E402
 
 CORRECT = ROOT / "submissions" / "examples" / "python" / "correct.py"

@@ -3,7 +3,7 @@
 This module is the single entry point the CLI, the batch runner and the web service
 call.  It stays thin: reading is :mod:`grader.submissions`, comparing
 :mod:`grader.compare`, recognising mistakes :mod:`grader.diagnosis`, points and errata
-:mod:`grader.scoring`; Python answers go to :mod:`grader.python_grading`.
+:mod:`grader.scoring`; Python answers go to :mod:`grader.python`.
 
 Nothing a student writes makes these functions raise: an unreadable submission gives a
 :class:`~grader.results.GradeResult` with ``errors`` and no exercises (CLI exit 2, HTTP
@@ -140,7 +140,8 @@ def _grade_python(raw: bytes, name: str, student_id: str | None) -> GradeResult:
     bug of ours gives the student an "internal error, not your fault" result (logged
     with the file's hash), never a traceback or a 500.  The operator's problems still
     raise: no sandbox (:class:`SandboxUnavailable`), broken exercise data."""
-    from grader.python_grading import grade_python, load_python_exercise  # the sandbox is for Python only
+    from grader.python.exercise import load_python_exercise
+    from grader.python.grade import grade_python
 
     try:
         return bounded(grade_python(raw, name, student_id))

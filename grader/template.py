@@ -74,7 +74,7 @@ def _object_properties(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> di
 
 def python_template(exercise_set: ExerciseSet) -> str:
     """The Python skeleton of the set (its ``python.yaml``), or raise ``FileNotFoundError``."""
-    from grader.python_grading import load_python_exercise
+    from grader.python.exercise import load_python_exercise
 
     path = Path(exercise_set.path) / "python.yaml"
     if not path.is_file():

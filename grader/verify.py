@@ -267,7 +267,8 @@ def grade_example(path: Path, exercise_set: ExerciseSet) -> GradeResult:
     """Grade one example as the service would: Python in the sandbox with :data:`EXAMPLE_SEED`, else answers."""
     raw = path.read_bytes()
     if path.suffix == ".py":
-        from grader.python_grading import grade_python, load_python_exercise
+        from grader.python.exercise import load_python_exercise
+        from grader.python.grade import grade_python
 
         exercise = load_python_exercise(Path(exercise_set.path) / "python.yaml")
         return grade_python(raw, path.name, None, seed=EXAMPLE_SEED, exercise=exercise)
@@ -281,7 +282,7 @@ def grade_example(path: Path, exercise_set: ExerciseSet) -> GradeResult:
 def _example_set(path: Path) -> str | None:
     """The exercise set an example is written for: its ``exercise_set`` field, or the Python exercise's set."""
     if path.suffix == ".py":
-        from grader.python_grading import load_python_exercise
+        from grader.python.exercise import load_python_exercise
 
         return load_python_exercise().exercise_set
     try:

@@ -190,7 +190,7 @@ def test_python_file_goes_to_the_python_grader(monkeypatch):
         calls.append((source, source_name, student_id))
         return GradeResult(student_id, "week10-python", 10, 10)
 
-    monkeypatch.setattr("grader.python_grading.grade_python", fake)
+    monkeypatch.setattr("grader.python.grade.grade_python", fake)
     result = grade_bytes(b"def f(): pass\n", "answer.py", student_id="s9")
     assert calls == [(b"def f(): pass\n", "answer.py", "s9")]
     assert result.score == 10

@@ -13,7 +13,8 @@ import shutil
 
 import pytest
 
-from grader.python_grading import PythonExercise, grade_python, load_python_exercise
+from grader.python.exercise import PythonExercise, load_python_exercise
+from grader.python.grade import grade_python
 from grader.sandbox import Sandbox, SandboxSettings, Tier
 from tests.sandbox.support import CORRECT, sandbox_processes
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.python_grading import EXERCISES_DIR
+from grader.python.exercise import EXERCISES_DIR
 from grader.results import Status
 from grader.sandbox import Call, RunEnd
 from tests.sandbox.support import CORRECT, part
@@ -531,7 +531,7 @@ def test_ctypes_is_refused_and_raw_system_calls_fail(sandbox, grade, healthy):
 
 
 def test_importing_the_grader_or_the_engine_gives_nothing(sandbox, grade, healthy):
-    for module in ("grader", "reference", "grader.python_grading"):
+    for module in ("grader", "reference", "grader.python.grade"):
         result = grade(f"import {module}\ndef assign_window(t, s=5):\n    return t\n")
         assert result.exercises[0].status is Status.INVALID
         refused = module.partition(".")[0]  # the package is refused before its module
@@ -631,7 +631,7 @@ def test_memfds_pipes_and_ipc_objects_are_refused_in_every_tier(tier, request):
 
 
 def test_the_weak_tier_says_what_it_cannot_bound_in_the_probe_and_every_result(weak_sandbox, small_exercise):
-    from grader.python_grading import grade_python
+    from grader.python.grade import grade_python
 
     report = weak_sandbox.probe()
     assert any(line.startswith("disk:") for line in report.unbounded), report.unbounded

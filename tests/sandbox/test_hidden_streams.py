@@ -13,14 +13,9 @@ from decimal import Decimal
 
 import pytest
 
-from grader.python_grading import (
-    AssignInput,
-    LateInput,
-    StreamInput,
-    WritesInput,
-    bindings,
-    build_suite,
-)
+from grader.python.bindings import bindings
+from grader.python.inputs import AssignInput, LateInput, StreamInput, WritesInput
+from grader.python.suite import build_suite
 from reference.engine import run as run_engine
 from reference.results import LateOutcome
 from reference.timestamps import MINUTE, SECOND
@@ -170,7 +165,7 @@ def test_broken_exercise_data_lists_every_problem(tmp_path):
     import shutil
 
     from grader.errors import ExerciseDataError
-    from grader.python_grading import DEFAULT_EXERCISE, load_python_exercise
+    from grader.python.exercise import DEFAULT_EXERCISE, load_python_exercise
 
     shutil.copy(DEFAULT_EXERCISE.with_name("context.yaml"), tmp_path / "context.yaml")
     text = DEFAULT_EXERCISE.read_text()
@@ -184,3 +179,10 @@ def test_broken_exercise_data_lists_every_problem(tmp_path):
     assert "window_sizes_minutes: each size must divide 60" in message
     assert "no model 'doubling' for upsert" in message
     assert "show_inputs: 'always'" in message
+
+
+def test_the_mistaken_models_python_yaml_may_name_are_the_ones_the_bindings_implement():
+    from grader.python.bindings import MODELS
+    from grader.python.exercise import MISTAKE_MODELS
+
+    assert set(MODELS) == MISTAKE_MODELS

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from grader.errors import SandboxUnavailable
-from grader.python_grading import grade_python
+from grader.python.grade import grade_python
 from grader.results import Status
 from grader.sandbox import Sandbox, SandboxSettings, Tier
 from tests.sandbox.support import CORRECT, EXAMPLES, part

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from grader.python_grading import grade_python
+from grader.python.grade import grade_python
 from grader.results import Status
 from grader.sandbox import Call, Sandbox, SandboxSettings
 from tests.sandbox.support import CORRECT, part, sandbox_processes

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from grader.python_grading import build_suite
+from grader.python.suite import build_suite
 from grader.sandbox import Call, RunEnd, runner
 from tests.sandbox.support import sandbox_processes
 
