@@ -71,7 +71,7 @@ from grader.batch_summary import summarize  # noqa: E402
 from grader.exercises.load import load_named_set  # noqa: E402
 from grader.exercises.model import ExerciseSet  # noqa: E402
 from grader.reports import render_gradebook  # noqa: E402
-from grader.solutions import solve, solve_part  # noqa: E402
+from grader.solutions.solve import solve, solve_part  # noqa: E402
 
 _LIST_FIELD = re.compile(r"^(\w+)\[\*\]$")
 

@@ -6,7 +6,7 @@ For ``--students`` student ids (``bench-0000``, ...), timed one by one in this p
   candidate, run the engine four times on it, check every constraint of
   ``variation.yaml``, retry with the next sub-seed when one fails, build the set (the
   issue's target: under 50 ms for one variant);
-* ``solve``: :func:`grader.solutions.solve` on the variant's set, every part under every
+* ``solve``: :func:`grader.solutions.solve.solve` on the variant's set, every part under every
   profile (a cold cache each time: each variant has its own fingerprint);
 * ``grade``: :func:`grader.grading.grade_answers` of that student's correct answers against
   their own variant (first grading of a variant: builds its plan, diagnosis models included).
@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import solutions  # noqa: E402
 from grader.exercises.load import load_named_set  # noqa: E402
+from grader.solutions.solve import solve  # noqa: E402
 from grader.variants.declaration import load_variation  # noqa: E402
 from grader.variants.generate import generate_variant, variant_seed  # noqa: E402
 from grader.variants.verify import verify_variants  # noqa: E402
@@ -63,14 +63,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     base, load_ms = _timed(load_named_set, "week10")
     variation = load_variation(base)  # parsed and checked once, like a long-running service
-    _, solve_sheet_ms = _timed(solutions.solve, base)
+    _, solve_sheet_ms = _timed(solve, base)
     ctx = base.context
     config = RunConfig(windows=Tumbling(ctx.window_size), watermark_delay=ctx.watermark_delay,
                        allowed_lateness=ctx.allowed_lateness, profile=ctx.profile)
     engine_runs = [_timed(run_engine, ctx.events, config)[1] for _ in range(50)]
 
     from grader.grading import grade_answers
-    from grader.solutions_render import answer_object
+    from grader.solutions.render import answer_object
 
     gen, solve_ms, grade_ms, tries = [], [], [], []
     for i in range(args.students):
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
         variant, ms = _timed(generate_variant, base, seed, student_id=sid)
         gen.append(ms)
         tries.append(variant.attempt + 1)
-        canonical, ms = _timed(solutions.solve, variant.exercise_set)
+        canonical, ms = _timed(solve, variant.exercise_set)
         solve_ms.append(ms)
         answers = {ex.id: answer_object(ex, canonical[ex.id]) for ex in variant.exercise_set.exercises}
         result, ms = _timed(grade_answers, answers, variant.exercise_set)

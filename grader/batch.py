@@ -462,7 +462,7 @@ def warm_caches(exercise_set: str) -> None:
     """
     try:
         from grader.exercises.load import load_named_set
-        from grader.solutions import solve, solve_part
+        from grader.solutions.solve import solve, solve_part
 
         loaded = load_named_set(exercise_set)
         solve(loaded)
@@ -488,9 +488,10 @@ def clear_grading_caches() -> None:
     remembered part results) that :mod:`grader.scoring` builds from them; the loaded
     exercise set (YAML) stays.
     """
-    from grader import scoring, solutions
+    from grader import scoring
+    from grader.solutions.solve import cache_clear
 
-    solutions.cache_clear()
+    cache_clear()
     scoring.cache_clear()
 
 

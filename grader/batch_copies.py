@@ -101,7 +101,7 @@ class VariantMatcher:
 
     def __init__(self, candidates: Mapping[str, ExerciseSet]) -> None:
         from grader.compare import CompareContext, comparator_for
-        from grader.solutions import solve
+        from grader.solutions.solve import solve
 
         self._plans: dict[str, list[tuple[str, Any, Any, Any]]] = {}
         values: dict[tuple[str, str], set[str]] = {}

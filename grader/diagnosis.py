@@ -36,7 +36,8 @@ from grader.exercises.model import Exercise, ExerciseSet, Mistake, Part
 from grader.exercises.vocabulary import ADMIT_ALL
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
-from grader.solutions import SolutionError, solve_part
+from grader.solutions.job import SolutionError
+from grader.solutions.solve import solve_part
 from reference.analysis import earliest_trigger
 from reference.events import Event
 from reference.profiles import Profile, get_profile

@@ -40,7 +40,7 @@ from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSe
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
-from grader.solutions import solve
+from grader.solutions.solve import solve
 from grader.submissions import Problem, Severity, validate_answers
 from reference.timestamps import parse_duration
 

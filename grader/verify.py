@@ -35,8 +35,9 @@ from grader.exercises.model import ExerciseSet, Part
 from grader.frozen import thaw
 from grader.grading import grade_answers
 from grader.results import GradeResult, Status, round_score
-from grader.solutions import Canonical, SolutionError, solve
-from grader.solutions_render import field_value, value_text
+from grader.solutions.job import SolutionError
+from grader.solutions.render import field_value, value_text
+from grader.solutions.solve import Canonical, solve
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions" / "examples"
 EXPECT_SUFFIX = ".expect.json"

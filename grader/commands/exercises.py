@@ -1,7 +1,7 @@
 """Commands of the exercises area: ``exercises``, ``template``, ``solve``, ``verify``, ``diagram``.
 
 Thin, as click recommends: each command parses its options, calls a library function
-(:mod:`grader.template`, :mod:`grader.solutions_render`, :mod:`grader.verify`,
+(:mod:`grader.template`, :mod:`grader.solutions.render`, :mod:`grader.verify`,
 :mod:`reference.diagrams`) and prints the result.  A problem a user can fix (unknown set
 or exercise, bad exercise data, an exercise with nothing to draw) is a
 :class:`grader.errors.UsageProblem`: one line, exit status 2.
@@ -131,8 +131,9 @@ def template_command(python: bool, set_name: str) -> None:
 @click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
 def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> None:
     """Print the canonical answers (all exercises, or EX... such as ex6 ex11) with their derivations."""
-    from grader.solutions import SolutionError, solve
-    from grader.solutions_render import render, selected_exercises
+    from grader.solutions.job import SolutionError
+    from grader.solutions.render import render, selected_exercises
+    from grader.solutions.solve import solve
 
     exercise_set = load_set(set_name)
     try:
@@ -145,7 +146,7 @@ def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> Non
         raise UsageProblem(exc.message) from None
     diagrams = None
     if fmt == "markdown":
-        from grader.solutions_render import exercise_diagram
+        from grader.solutions.diagrams import exercise_diagram
 
         # An exercise that asks for a diagram gets the one drawn from its runs.
         diagrams = {ex.id: exercise_diagram(exercise_set, ex.id, "puml", solutions) for ex in chosen
@@ -223,8 +224,9 @@ def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | No
 @click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
 def diagram_command(exercise_id: str, fmt: str, output: Path | None, set_name: str) -> None:
     """Draw the engine runs behind a window exercise (ex11: the slide-18 late-data diagram)."""
-    from grader.solutions import SolutionError
-    from grader.solutions_render import canonical_exercise_id, exercise_diagram
+    from grader.solutions.diagrams import exercise_diagram
+    from grader.solutions.job import SolutionError
+    from grader.solutions.render import canonical_exercise_id
 
     exercise_set = load_set(set_name)
     ex_id = canonical_exercise_id(exercise_id)

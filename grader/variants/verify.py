@@ -76,7 +76,8 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def _indistinct_mistakes(s: ExerciseSet, answers: Mapping[str, Any], v: Variation) -> list[str]:
     """Runnable mistakes whose answer equals the canonical one: diagnosis could not see them."""
-    from grader.solutions import SolutionError, solve_part
+    from grader.solutions.job import SolutionError
+    from grader.solutions.solve import solve_part
 
     out = []
     for exercise in s.exercises:
@@ -107,7 +108,8 @@ def verify_variants(base: ExerciseSet, n: int = 200, *, student_prefix: str = "v
     that cannot apply to any variant).
     ``streamgrade verify --variants N`` calls this.
     """
-    from grader.solutions import SolutionError, solve
+    from grader.solutions.job import SolutionError
+    from grader.solutions.solve import solve
 
     problems: list[VariantProblem] = []
     gen_ms: list[float] = []

@@ -6,7 +6,7 @@ import pytest
 
 from grader.exercises.load import load_named_set
 from grader.exercises.model import ExerciseSet
-from grader.solutions import solve
+from grader.solutions.solve import solve
 
 
 @pytest.fixture(scope="module")

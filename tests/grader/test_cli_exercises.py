@@ -20,8 +20,8 @@ from jsonschema import Draft202012Validator
 from grader.cli import main
 from grader.exercises.load import EXERCISES_DIR
 from grader.frozen import thaw
-from grader.solutions import solve
-from grader.solutions_render import field_value, value_text
+from grader.solutions.render import field_value, value_text
+from grader.solutions.solve import solve
 
 SCRIPT = Path(sys.executable).with_name("streamgrade")
 

@@ -15,7 +15,7 @@ from grader.compare import CompareContext, comparator_for
 from grader.diagnosis import HIDDEN, KnownMistake, Scene, known_mistakes, matching, render, scene_for, showing
 from grader.frozen import thaw
 from grader.scoring import plan_for
-from grader.solutions import solve, solve_part
+from grader.solutions.solve import solve, solve_part
 from reference.timestamps import parse_time
 
 

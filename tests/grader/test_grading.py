@@ -23,7 +23,7 @@ from grader.frozen import thaw
 from grader.grading import DEFAULT_SET, grade_answers, grade_bytes, grade_file, grade_submission
 from grader.results import GradeResult, Status
 from grader.scoring import field_value, plan_for
-from grader.solutions import solve, solve_part
+from grader.solutions.solve import solve, solve_part
 from grader.submissions import read_submission_bytes
 from reference.timestamps import format_time, parse_time
 
@@ -357,7 +357,7 @@ def test_grading_runs_no_engine_once_the_plan_is_built(week10, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the engine ran while grading a submission")
 
-    monkeypatch.setattr("grader.solutions.run_engine", refuse)
+    monkeypatch.setattr("grader.solutions.job.run_engine", refuse)
     monkeypatch.setattr("grader.diagnosis.solve_part", refuse)
     monkeypatch.setattr("grader.scoring.solve", refuse)
     answers["ex6"]["rows"][0]["sum_amount"] = 1000  # a new answer, not a remembered one

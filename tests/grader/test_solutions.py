@@ -21,10 +21,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from grader import solutions
+import grader.solutions.solve as solving
 from grader.exercises.load import EXERCISES_DIR, load_exercise_set, load_named_set
 from grader.frozen import thaw
-from grader.solutions import Canonical, SolutionError, solve, solve_part
+from grader.solutions.job import SolutionError
+from grader.solutions.solve import Canonical, solve, solve_part
 from reference.config import LatePolicy
 from reference.profiles import PROFILES, get_profile
 
@@ -415,9 +416,9 @@ def test_solve_is_cached_per_fingerprint_and_returns_copies(week10):
     first["ex6"]["rows"].value.append({"window_start": "09:00", "user_id": "Z", "sum_amount": 1})
     again = load_named_set("week10")
     assert again.fingerprint == week10.fingerprint
-    before = solutions._solve_cached.cache_info().hits
+    before = solving._solve_cached.cache_info().hits
     second = solve(again)
-    assert solutions._solve_cached.cache_info().hits == before + 1
+    assert solving._solve_cached.cache_info().hits == before + 1
     assert len(second["ex6"]["rows"].value) == 4
 
 
@@ -433,6 +434,6 @@ def test_solve_part_matches_solve_and_rejects_unknown_overrides(week10, solved):
 
 def test_the_solver_binds_every_query_of_the_vocabulary_and_nothing_else():
     from grader.exercises.vocabulary import QUERIES
-    from grader.solutions import SOLVERS
+    from grader.solutions.catalogue import SOLVERS
 
     assert set(SOLVERS) == set(QUERIES)

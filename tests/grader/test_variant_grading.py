@@ -10,8 +10,8 @@ import json
 
 from grader import grading
 from grader.cli import main
-from grader.solutions import solve
-from grader.solutions_render import answer_object
+from grader.solutions.render import answer_object
+from grader.solutions.solve import solve
 from grader.variants.generate import variant_for
 
 

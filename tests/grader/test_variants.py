@@ -20,8 +20,8 @@ from grader.batch_copies import VariantMatcher, find_matching_variant, grade_fra
 from grader.errors import VariantGenerationError, VariationError
 from grader.exercises.load import EXERCISES_DIR, load_exercise_set
 from grader.grading import grade_answers
-from grader.solutions import solve, solve_part
-from grader.solutions_render import answer_object
+from grader.solutions.render import answer_object
+from grader.solutions.solve import solve, solve_part
 from grader.variants.declaration import VARIATION_FILE, load_variation
 from grader.variants.generate import Variant, cache_clear, check_variant, reissue_of, variant_for, variant_seed
 from grader.variants.policy import ENV_VAR, exercise_set_for, variant_of_student

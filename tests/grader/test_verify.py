@@ -16,8 +16,8 @@ import yaml
 from grader.exercises.load import EXERCISES_DIR, load_exercise_set, load_named_set
 from grader.frozen import thaw
 from grader.results import ExerciseResult, GradeResult, PartResult, Status
-from grader.solutions import solve
-from grader.solutions_render import answer_object, field_value
+from grader.solutions.render import answer_object, field_value
+from grader.solutions.solve import solve
 from grader.verify import ExampleReport, VerifyReport, report_text, verify
 
 

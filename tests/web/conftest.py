@@ -58,8 +58,8 @@ def correct_example() -> tuple[str, bytes]:
 def canonical_submission(exercise_set: str = "week10") -> dict[str, Any]:
     """A submission whose every answer is the canonical value of :func:`grader.solutions.solve`."""
     from grader.exercises.load import load_named_set
-    from grader.solutions import solve
-    from grader.solutions_render import answer_object
+    from grader.solutions.render import answer_object
+    from grader.solutions.solve import solve
 
     exercises = load_named_set(exercise_set)
     solved = solve(exercises)

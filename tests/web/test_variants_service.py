@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from grader.exercises.load import load_named_set
-from grader.solutions import solve
-from grader.solutions_render import answer_object
+from grader.solutions.render import answer_object
+from grader.solutions.solve import solve
 from grader.variants.generate import variant_for
 from tests.web.conftest import REAL_GRADER_SKIP, Service, real_grader_works, start_service
 from tests.web.test_pages import Browser
