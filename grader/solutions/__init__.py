@@ -22,7 +22,6 @@ answer that mistake produces, for diagnosis.
 
 Results are cached per exercise set fingerprint (all of the set's data), so the grader
 can ask for every submission; callers get fresh copies, never the cached objects.
-"""
 
 The modules: :mod:`~grader.solutions.job` (a query's settings and engine runs),
 :mod:`~grader.solutions.derivations` (values and derivations in words), the queries by
