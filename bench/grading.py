@@ -40,7 +40,7 @@ with the load at 4 to 6), baseline 16 to 27 submissions/s; with ``--respell`` 87
 950 (same mean score, 78.1).  CPU per submission: workers about 0.55 ms (0.9 ms with
 ``--respell``), this process about 0.4 ms.  Where a worker's time goes
 (``--profile``): about a third in the reader's check of the parsed document
-(``grader.submissions._inspect``: depth, digits, encodability of every value), then
+(``grader.submissions.limits.inspect_value``: depth, digits, encodability of every value), then
 JSON parsing, the scoring memo's keys and the schema check.  The last line printed is one
 JSON object: ``{"batch_sps", "baseline_sps", "submissions", "jobs"}``.
 

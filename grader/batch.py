@@ -62,7 +62,7 @@ from typing import Any, TextIO
 
 from grader.errors import UsageProblem
 from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status
-from grader.submissions import DEFAULT_LIMITS
+from grader.submissions.limits import DEFAULT_LIMITS
 
 #: Suffixes of submission files.
 SUBMISSION_SUFFIXES = (".json", ".yaml", ".yml", ".py")

@@ -20,7 +20,7 @@ from typing import Any
 from grader.batch import Entry, Record, RecordStatus, collect
 from grader.errors import SubmissionUnreadable
 from grader.exercises.model import ExerciseSet
-from grader.submissions import read_submission_bytes
+from grader.submissions.read import read_submission_bytes
 
 
 @dataclass(frozen=True)

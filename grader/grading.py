@@ -28,7 +28,7 @@ from grader.exercises.load import load_named_set
 from grader.exercises.model import ExerciseSet
 from grader.results import GradeResult, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
-from grader.submissions import Submission, SubmissionFormat, read_submission_bytes
+from grader.submissions.read import Submission, SubmissionFormat, read_submission_bytes
 
 DEFAULT_SET = "week10"
 #: Stored with every result by the web service (grader.web.service.grader_version).

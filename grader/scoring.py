@@ -41,7 +41,7 @@ from grader.frozen import thaw
 from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
 from grader.solutions.solve import solve
-from grader.submissions import Problem, Severity, validate_answers
+from grader.submissions.problems import Problem, Severity, validate_answers
 from reference.timestamps import parse_duration
 
 NOT_ANSWERED = "not answered"

@@ -273,7 +273,7 @@ def grade_example(path: Path, exercise_set: ExerciseSet) -> GradeResult:
 
         exercise = load_python_exercise(Path(exercise_set.path) / "python.yaml")
         return grade_python(raw, path.name, None, seed=EXAMPLE_SEED, exercise=exercise)
-    from grader.submissions import read_submission_bytes
+    from grader.submissions.read import read_submission_bytes
 
     submission = read_submission_bytes(raw, path.name)
     return grade_answers(submission.answers, exercise_set, student_id=submission.student_id,
@@ -287,7 +287,7 @@ def _example_set(path: Path) -> str | None:
 
         return load_python_exercise().exercise_set
     try:
-        from grader.submissions import read_submission_bytes
+        from grader.submissions.read import read_submission_bytes
 
         return read_submission_bytes(path.read_bytes(), path.name).exercise_set
     except GraderError:

@@ -1,7 +1,7 @@
 """Commands of the exercises area: ``exercises``, ``template``, ``solve``, ``verify``, ``diagram``.
 
 Thin, as click recommends: each command parses its options, calls a library function
-(:mod:`grader.template`, :mod:`grader.solutions.render`, :mod:`grader.verify`,
+(:mod:`grader.submissions.template`, :mod:`grader.solutions.render`, :mod:`grader.verify`,
 :mod:`reference.diagrams`) and prints the result.  A problem a user can fix (unknown set
 or exercise, bad exercise data, an exercise with nothing to draw) is a
 :class:`grader.errors.UsageProblem`: one line, exit status 2.
@@ -109,7 +109,7 @@ def exercises_command(fmt: str) -> None:
 @click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
 def template_command(python: bool, set_name: str) -> None:
     """Print a blank submission (every field present, every value empty)."""
-    from grader.template import blank_submission, python_template
+    from grader.submissions.template import blank_submission, python_template
 
     exercise_set = load_set(set_name)
     if python:

@@ -26,8 +26,8 @@ from typing import Any
 
 from grader.errors import SandboxUnavailable, SubmissionUnreadable
 from grader.results import GradeResult, round_score, status_for
-from grader.submissions import Submission as ReadSubmission
-from grader.submissions import read_submission_bytes
+from grader.submissions.read import Submission as ReadSubmission
+from grader.submissions.read import read_submission_bytes
 from grader.web.catalogue import Catalogue
 from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
 from grader.web.settings import ConfigError

@@ -20,7 +20,7 @@ from typing import Any
 
 from grader.errors import SubmissionUnreadable
 from grader.results import ExerciseResult, Finding, GradeResult, PartResult, status_for, unreadable
-from grader.submissions import read_submission_bytes
+from grader.submissions.read import read_submission_bytes
 
 
 def _exercise(exercise_id: str, score: float, max_score: float, diagnosis: tuple[str, ...] = ()) -> ExerciseResult:

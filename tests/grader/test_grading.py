@@ -24,7 +24,7 @@ from grader.grading import DEFAULT_SET, grade_answers, grade_bytes, grade_file, 
 from grader.results import GradeResult, Status
 from grader.scoring import field_value, plan_for
 from grader.solutions.solve import solve, solve_part
-from grader.submissions import read_submission_bytes
+from grader.submissions.read import read_submission_bytes
 from reference.timestamps import format_time, parse_time
 
 ROOT = Path(__file__).resolve().parents[2]

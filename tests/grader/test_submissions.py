@@ -12,17 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.errors import SubmissionUnreadable, UsageProblem
-from grader.submissions import (
-    Problem,
-    ReadLimits,
-    Severity,
+from grader.submissions.limits import ReadLimits
+from grader.submissions.problems import Problem, Severity, validate_answers
+from grader.submissions.read import (
     Submission,
     SubmissionFormat,
     read_submission_bytes,
     read_submission_file,
     read_submission_stream,
     read_submission_text,
-    validate_answers,
 )
 
 GOOD = {"student_id": "s1234567", "exercise_set": "week10",
