@@ -23,7 +23,8 @@ with ONE line naming the file, line and column (``sub.json: line 3 column 14: Ex
 - text that is not UTF-8 is reported with the byte offset and line; a UTF-8 byte order
   mark is accepted, UTF-16 gets a hint.
 
-A readable submission is a frozen :class:`~grader.submissions.read.Submission`.  :func:`~grader.submissions.problems.validate_answers` then
+A readable submission is a frozen :class:`~grader.submissions.read.Submission`.
+:func:`~grader.submissions.problems.validate_answers` then
 checks its ``answers`` against the per-exercise JSON Schemas and returns *every* problem
 (jsonschema's ``iter_errors``), each a :class:`~grader.submissions.problems.Problem` with a path spelled like
 ``answers.ex6.rows[1].sum_amount``, a stable code and a message a student understands.
