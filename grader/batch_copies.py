@@ -100,7 +100,8 @@ class VariantMatcher:
     """
 
     def __init__(self, candidates: Mapping[str, ExerciseSet]) -> None:
-        from grader.compare import CompareContext, comparator_for
+        from grader.compare.base import CompareContext
+        from grader.compare.kinds import comparator_for
         from grader.solutions.solve import solve
 
         self._plans: dict[str, list[tuple[str, Any, Any, Any]]] = {}

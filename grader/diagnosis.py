@@ -25,13 +25,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from grader.compare import (
-    ChoiceSetValue,
-    Comparator,
-    RowsValue,
-    Unknown,
-    WindowsEventsValue,
-)
+from grader.compare.base import Comparator
+from grader.compare.choices import ChoiceSetValue, Unknown
+from grader.compare.placements import WindowsEventsValue
+from grader.compare.rows import RowsValue
 from grader.exercises.model import Exercise, ExerciseSet, Mistake, Part
 from grader.exercises.vocabulary import ADMIT_ALL
 from grader.frozen import thaw

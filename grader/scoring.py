@@ -32,7 +32,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from grader.compare import Comparator, CompareContext, Comparison, comparator_for
+from grader.compare.base import Comparator, CompareContext, Comparison
+from grader.compare.kinds import comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
 from grader.exercises.fields import json_path

@@ -12,19 +12,13 @@ from decimal import Decimal
 
 import pytest
 
-from grader.compare import (
-    ChoiceComparator,
-    ChoiceSetComparator,
-    CompareContext,
-    NumberComparator,
-    RowComparator,
-    RowsComparator,
-    TextComparator,
-    TimeComparator,
-    WindowsEventsComparator,
-    comparator_for,
-    literal_hint,
-)
+from grader.compare.base import CompareContext
+from grader.compare.choices import ChoiceComparator, ChoiceSetComparator
+from grader.compare.kinds import comparator_for
+from grader.compare.placements import WindowsEventsComparator
+from grader.compare.quantities import NumberComparator, TimeComparator
+from grader.compare.rows import RowComparator, RowsComparator
+from grader.compare.text import TextComparator, literal_hint
 from grader.normalize import NormalizeError
 from reference.timestamps import format_time, parse_time
 

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from grader.compare import CompareContext, comparator_for
+from grader.compare.base import CompareContext
+from grader.compare.kinds import comparator_for
 from grader.diagnosis import HIDDEN, KnownMistake, Scene, known_mistakes, matching, render, scene_for, showing
 from grader.frozen import thaw
 from grader.scoring import plan_for
