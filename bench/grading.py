@@ -11,12 +11,12 @@ seeded (``--seed``): about half correct, 40 % mistaken, 10 % missing, per exerci
 
 Two passes, both through :mod:`grader.batch` with ``--jobs`` worker processes:
 
-* ``batch``: :func:`grader.batch.run_batch` over a temporary folder of the submissions,
+* ``batch``: :func:`grader.batch.run.run_batch` over a temporary folder of the submissions,
   end to end (collect, read, hash, grade in chunks, append the resume state), then the
   gradebook CSV and the summary.  Workers warm the canonical-answer caches once.
 * ``baseline``: the same pool, but every submission clears the caches first (``cold``
   tasks: ``grader.solutions.cache_clear()`` and the grading plans built on it, see
-  :func:`grader.batch.clear_grading_caches`), so the engine runs again for every
+  :func:`grader.batch.run.clear_grading_caches`), so the engine runs again for every
   submission, as a grader without caching would.  It runs on a smaller sample
   (``--baseline-sample``, default 1 % of the submissions, at least 20); its rate is
   that sample's.
@@ -66,8 +66,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batch import Task, grade_items, run_batch, submission_key  # noqa: E402
-from grader.batch_summary import summarize  # noqa: E402
+from grader.batch.run import Task, grade_items, run_batch  # noqa: E402
+from grader.batch.state import submission_key  # noqa: E402
+from grader.batch.summary import summarize  # noqa: E402
 from grader.exercises.load import load_named_set  # noqa: E402
 from grader.exercises.model import ExerciseSet  # noqa: E402
 from grader.reports import render_gradebook  # noqa: E402
@@ -239,11 +240,11 @@ def baseline_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set:
 
 
 def profile_grading(submissions: list[tuple[str, bytes]], exercise_set: str) -> None:
-    """cProfile of :func:`grader.batch.grade_task` (what a worker does per submission), warm caches."""
+    """cProfile of :func:`grader.batch.run.grade_task` (what a worker does per submission), warm caches."""
     import cProfile
     import pstats
 
-    from grader.batch import grade_task, warm_caches
+    from grader.batch.run import grade_task, warm_caches
 
     warm_caches(exercise_set)
     tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, False)

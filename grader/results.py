@@ -242,3 +242,25 @@ def _cut_value(value: Any, text: int, items: int, depth: int = 0) -> Any:
             kept["..."] = f"{len(value) - items} more entries"
         return kept
     return value
+
+
+def result_from_dict(data: dict[str, Any]) -> GradeResult:
+    """A :class:`GradeResult` rebuilt from its result-format dict (``GradeResult.to_dict``).
+
+    Enough for gradebooks and statistics: ids, scores, statuses, diagnoses and finding
+    codes; texts that the dict leaves out come back empty.
+    """
+    exercises = []
+    for ex in data.get("exercises", ()):
+        parts = tuple(
+            PartResult(p["id"], p["score"], p["max_score"], Status(p["status"]), p.get("expected"), p.get("given"),
+                       tuple(p.get("feedback", ())),
+                       tuple(Finding(code, f"{ex['id']}.{p['id']}", "") for code in p.get("findings", ())),
+                       "expected" in p)
+            for p in ex.get("parts", ()))
+        exercises.append(ExerciseResult(ex["id"], ex.get("title", ""), ex["score"], ex["max_score"],
+                                        Status(ex["status"]), tuple(ex.get("feedback", ())),
+                                        tuple(ex.get("diagnosis", ())), parts))
+    return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
+                       data.get("max_score", 0), tuple(exercises), tuple(data.get("warnings", ())),
+                       tuple(data.get("errors", ())), dict(data.get("meta", {})))

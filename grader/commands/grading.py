@@ -1,7 +1,7 @@
 """Commands of the grading area: ``streamgrade grade`` and ``streamgrade batch``.
 
 Thin, as click teaches: they parse flags, call :mod:`grader.grading`, :mod:`grader.batch`
-and :mod:`grader.batch_summary`, and format what comes back with :mod:`grader.reports`.
+and :mod:`grader.batch.summary`, and format what comes back with :mod:`grader.reports`.
 A submission that cannot be read is one message on stderr naming the file, line and
 column, and exit status 2; never a traceback.
 """
@@ -34,7 +34,7 @@ def _check_set(name: str) -> None:
 
 def _read(path: str) -> tuple[bytes, str | None, str]:
     """The bytes of ``path`` (``-``: stdin), the file name that picks the format, and the name shown."""
-    from grader.batch import READ_CAP
+    from grader.batch.collect import READ_CAP
 
     if path == "-":
         return sys.stdin.buffer.read(READ_CAP), None, "<stdin>"
@@ -157,8 +157,8 @@ def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_di
     already graded (by content hash).  One submission failing never stops the batch;
     exit status 1 when any could not be graded (run again to retry them).
     """
-    from grader.batch import run_batch
-    from grader.batch_summary import render_summary, summarize, write_histogram
+    from grader.batch.run import run_batch
+    from grader.batch.summary import render_summary, summarize, write_histogram
 
     _check_set(exercise_set)
     _variants_setting(variants)
@@ -198,7 +198,7 @@ def _variants_setting(flag: bool | None) -> None:
 
 def _report_copies(source: str, records: list, exercise_set: str) -> None:
     """With variants on, name submissions whose answers fit another student's variant."""
-    from grader.batch_copies import find_copies, render_copies
+    from grader.batch.copies import find_copies, render_copies
     from grader.grading import load_set, variants_active
 
     base = load_set(exercise_set)

@@ -14,5 +14,5 @@ feedback and model answers read for a variant (``${name}`` templates over the sy
 * :mod:`~grader.variants.verify`: ``streamgrade verify --variants N``;
 * :mod:`~grader.variants.sheets`: a student's sheet, as JSON data or Markdown.
 
-Copy detection (whose variant a submission fits) is the batch's: :mod:`grader.batch_copies`.
+Copy detection (whose variant a submission fits) is the batch's: :mod:`grader.batch.copies`.
 """

@@ -20,22 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch_summary, grading
-from grader.batch import (
-    READ_CAP,
-    Progress,
-    RecordStatus,
-    chunk_size,
-    collect,
-    read_state,
-    result_file_name,
-    result_from_dict,
-    run_batch,
-)
-from grader.batch_summary import histogram_bins, histogram_png, histogram_svg, render_summary, summarize
+from grader import grading
+from grader.batch import summary as batch_summary
+from grader.batch.collect import READ_CAP, collect
+from grader.batch.run import Progress, chunk_size, result_file_name, run_batch
+from grader.batch.state import RecordStatus, read_state
+from grader.batch.summary import histogram_bins, histogram_png, histogram_svg, render_summary, summarize
 from grader.cli import main
 from grader.errors import UsageProblem
-from grader.results import ExerciseResult, GradeResult, Status
+from grader.results import ExerciseResult, GradeResult, Status, result_from_dict
 from tests.grader.fake_grading import fake_grade_bytes
 
 

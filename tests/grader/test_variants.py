@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from grader.batch_copies import VariantMatcher, find_matching_variant, grade_fraction
+from grader.batch.copies import VariantMatcher, find_matching_variant, grade_fraction
 from grader.errors import VariantGenerationError, VariationError
 from grader.exercises.load import EXERCISES_DIR, load_exercise_set
 from grader.grading import grade_answers

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from grader.batch import Entry, Record, RecordStatus, collect
+from grader.batch.collect import Entry, collect
+from grader.batch.state import Record, RecordStatus
 from grader.errors import SubmissionUnreadable
 from grader.exercises.model import ExerciseSet
 from grader.submissions.read import read_submission_bytes
@@ -37,7 +38,7 @@ class CopyFlag:
 
 def find_copies(source: str, records: Iterable[Record], base: ExerciseSet) -> list[CopyFlag]:
     """Flag the batch's submissions whose answers fit another student's variant (variants must be on)."""
-    from grader.batch_copies import VariantMatcher
+    from grader.batch.copies import VariantMatcher
     from grader.variants.policy import exercise_set_for
 
     graded = [r for r in records if r.status is RecordStatus.GRADED and r.result is not None]
