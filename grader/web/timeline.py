@@ -1,20 +1,24 @@
-"""The timeline picture of a set's sheet run, for the result page (when the engine can draw it).
+"""The timeline picture of a set's sheet run, for the result page.
 
-``reference.diagrams.svg(run)`` draws a run as SVG.  The page shows it as an
-``<img src="data:image/svg+xml;base64,...">``: an SVG loaded as an image cannot run
-scripts, load other resources or reach the page, which makes it safe whatever the SVG
-holds, with no sanitiser to keep up to date.  Without ``reference.diagrams`` (or when it
-fails) there is no picture and the page says nothing about it.
+:func:`reference.diagrams.svg_timeline` draws the run of the sheet's (or the student's
+variant's) events under the set's parameters.  The page shows it as an ``<img
+src="data:image/svg+xml;base64,...">``: an SVG loaded as an image cannot run scripts,
+load other resources or reach the page, which makes it safe whatever the SVG holds, with
+no sanitiser to keep up to date.  When drawing fails the failure is logged and the page
+shows no picture.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib
 import logging
 import threading
 
 from grader.exercises.model import ExerciseSet
+from reference.config import RunConfig
+from reference.diagrams import Scenario, svg_timeline
+from reference.engine import run
+from reference.windows import Tumbling
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +42,20 @@ class Timelines:
         return uri
 
 
+def sheet_svg(exercise_set: ExerciseSet) -> str:
+    """The SVG timeline of the set's events under its own parameters."""
+    context = exercise_set.context
+    config = RunConfig(windows=Tumbling(context.window_size), watermark_delay=context.watermark_delay,
+                       allowed_lateness=context.allowed_lateness, profile=context.profile)
+    scenario = Scenario(f"allowed lateness {context.allowed_lateness // 60_000} min, {context.profile.name}",
+                        run(context.events, config))
+    return svg_timeline([scenario], title=f"{exercise_set.title}: the events in arrival order, watermarks and "
+                                          "window firings")
+
+
 def _draw(exercise_set: ExerciseSet) -> str | None:
     try:
-        diagrams = importlib.import_module("reference.diagrams")
-    except ImportError:
-        return None
-    draw = getattr(diagrams, "svg", None)
-    if draw is None:
-        return None
-    try:
-        from reference.config import RunConfig
-        from reference.engine import run
-        from reference.windows import Tumbling
-
-        context = exercise_set.context
-        config = RunConfig(windows=Tumbling(context.window_size), watermark_delay=context.watermark_delay,
-                           allowed_lateness=context.allowed_lateness, profile=context.profile)
-        svg = draw(run(context.events, config))
-        data = svg.encode("utf-8") if isinstance(svg, str) else bytes(svg)
+        data = sheet_svg(exercise_set).encode("utf-8")
     except Exception:  # a picture is a nicety: log it and show the page without one
         log.exception("could not draw the timeline of exercise set %s", exercise_set.id)
         return None

@@ -103,31 +103,43 @@ def test_a_bad_setting_stops_the_app_with_a_clear_message(tmp_path: Path):
         _app(tmp_path, STREAMGRADE_GRADER="nope:missing")
 
 
-def test_the_sheet_timeline_is_shown_as_an_image_when_the_engine_can_draw_it(
-        app: Flask, monkeypatch: pytest.MonkeyPatch):
+def test_the_sheet_timeline_is_drawn_by_the_engine_and_shown_as_an_image(app: Flask):
+    # The real drawing: no module is patched in (an earlier test injected a fake and the
+    # page never drew the real one).
     import base64
-    import sys
-    import types
+    import re
 
-    drawn = "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script><rect/></svg>"
-    monkeypatch.setitem(sys.modules, "reference.diagrams", types.SimpleNamespace(svg=lambda run: drawn))
+    from grader.web.timeline import sheet_svg
+
     services = app.extensions["streamgrade"]
+    week10 = services.catalogue.exercise_set("week10")
+    svg = sheet_svg(week10)
+    assert svg.startswith("<svg") and "e7" in svg and "10:05" in svg
     token = services.roster.add("s1")
     client = app.test_client()
     reply = client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers={"Authorization": f"Bearer {token}"})
     client.set_cookie("sg_token", token)
     page = client.get(f"/submissions/{reply.json['id']}").get_data(as_text=True)
-    uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.encode()).decode()
-    assert f'<img src="{uri}"' in page  # an SVG inside <img> cannot run its script
-    assert "<svg" not in page
+    found = re.search(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
+    assert found, "the result page shows no timeline"
+    assert base64.b64decode(found.group(1)).decode() == svg
+    assert "<svg" not in page  # inside <img>, never inline: an SVG there cannot run a script
 
 
-def test_without_a_diagram_module_there_is_no_timeline(app: Flask, monkeypatch: pytest.MonkeyPatch):
-    import sys
+def test_a_timeline_that_cannot_be_drawn_leaves_the_page_without_one(app: Flask, monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture):
+    import logging
 
-    monkeypatch.setitem(sys.modules, "reference.diagrams", None)  # import fails
+    from grader.web import timeline
+
+    def broken(*args, **kwargs):
+        raise ValueError("nothing to draw")
+
+    monkeypatch.setattr(timeline, "svg_timeline", broken)
     services = app.extensions["streamgrade"]
-    assert services.timelines.data_uri(services.catalogue.exercise_set("week10")) is None
+    with caplog.at_level(logging.ERROR):
+        assert timeline.Timelines().data_uri(services.catalogue.exercise_set("week10")) is None
+    assert "could not draw the timeline" in caplog.text
 
 
 @pytest.mark.parametrize("body", [
