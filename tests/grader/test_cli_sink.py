@@ -15,7 +15,7 @@ import pytest
 
 from grader.cli import main
 from grader.errors import UsageProblem
-from grader.simulate_io import attach_delivery
+from grader.simulate.delivery import attach_delivery
 from reference.config import RunConfig
 from reference.engine import run
 from reference.timestamps import MINUTE
