@@ -40,18 +40,12 @@ from collections.abc import Sequence
 
 from grader.errors import SandboxUnavailable
 from grader.sandbox import seccomp
+from grader.sandbox.commands import build_config
 from grader.sandbox.harness import Opaque, decode, encode
+from grader.sandbox.interpreter import Interpreter
+from grader.sandbox.outcome import Call, CallOutcome, RunEnd, SandboxFailure, SandboxRun
 from grader.sandbox.probe import Layer, ProbeReport, run_probe
-from grader.sandbox.runner import (
-    Call,
-    CallOutcome,
-    Interpreter,
-    PendingRun,
-    RunEnd,
-    SandboxFailure,
-    SandboxRun,
-    build_config,
-)
+from grader.sandbox.runner import PendingRun
 from grader.sandbox.settings import SandboxSettings, SettingsError, Tier
 from grader.sandbox.slots import SlotError, SlotPool
 

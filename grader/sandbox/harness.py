@@ -34,6 +34,10 @@ Order: read the request, drop every other descriptor, install Landlock (where th
 kernel has it) and the seccomp filter, check the filter is live, forget the modules the
 harness used for that, then load the submission by path and call its functions.
 Confinement happens before any student code runs, or the submission does not run.
+
+Over 600 lines on purpose: it is one file bound read-only into the sandbox and run
+there alone, so it cannot be split into modules that import each other (nothing of the
+grader is importable inside).
 """
 
 from __future__ import annotations

@@ -24,14 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.sandbox import seccomp
-from grader.sandbox.runner import (
-    MINIMAL_ENV,
-    Interpreter,
-    SandboxFailure,
-    build_config,
-    execute,
-    find_interpreter,
-)
+from grader.sandbox.commands import build_config
+from grader.sandbox.interpreter import MINIMAL_ENV, Interpreter, find_interpreter
+from grader.sandbox.outcome import SandboxFailure
+from grader.sandbox.runner import execute
 from grader.sandbox.settings import SandboxSettings, Tier
 from grader.sandbox.slots import CgroupPool, SlotError, SlotPool
 

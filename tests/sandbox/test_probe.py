@@ -7,8 +7,8 @@ import resource
 import pytest
 
 from grader.sandbox import Sandbox, SandboxSettings, SettingsError, Tier
+from grader.sandbox.commands import limit_args
 from grader.sandbox.probe import REQUIRED
-from grader.sandbox.runner import limit_args
 
 
 def test_the_probe_reports_every_layer_and_the_strict_tier_here(sandbox):

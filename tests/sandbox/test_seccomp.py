@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from grader.sandbox import seccomp
-from grader.sandbox.runner import HARNESS_PATH
+from grader.sandbox.commands import HARNESS_PATH
 
 
 def _instructions(program: bytes) -> list[tuple[int, int, int, int]]:

@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from grader.python.suite import build_suite
-from grader.sandbox import Call, RunEnd, runner
+from grader.sandbox import Call, RunEnd, commands
 from tests.sandbox.support import sandbox_processes
 
 pytestmark = pytest.mark.slow
@@ -100,12 +100,12 @@ def test_ids_stay_unique_across_batches_and_finish_repeats_the_sent_calls_first(
 
 def test_the_harness_runs_compiled_by_the_sandboxs_interpreter_or_as_source(sandbox, monkeypatch):
     interpreter = sandbox.probe().interpreter
-    name, data = runner.harness_program(interpreter)
+    name, data = commands.harness_program(interpreter)
     assert name == "harness.pyc"
     if interpreter.version.split(".")[:2] == [str(v) for v in sys.version_info[:2]]:
         assert data[:4] == importlib.util.MAGIC_NUMBER  # what python runs as a .pyc
-    monkeypatch.setattr(runner, "compiled_harness", lambda path: None)
-    assert runner.harness_program(interpreter)[0] == "harness.py"
+    monkeypatch.setattr(commands, "compiled_harness", lambda path: None)
+    assert commands.harness_program(interpreter)[0] == "harness.py"
     run = sandbox.run(SOURCE, "solution.py", [Call("c1", "double", (21,))], forbidden_imports=())
     assert run.completed and run.outcomes["c1"].value == 42
 
