@@ -46,8 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.web.cli_commands import roster_add  # noqa: E402
+from grader.web.records import SubmissionState  # noqa: E402
 from grader.web.settings import load_settings  # noqa: E402
-from grader.web.store import Store, SubmissionState  # noqa: E402
+from grader.web.store import Store  # noqa: E402
 
 REAL_GRADER = "grader.grading:grade_bytes"
 STAND_IN_GRADER = "tests.web.fake_grading:grade_bytes"

@@ -13,8 +13,9 @@ from fractions import Fraction
 from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison
-from grader.normalize import UNITS, Dimension, normalize_quantity, normalize_time, parse_quantity
+from grader.normalize import normalize_time
 from grader.results import Finding
+from grader.units import UNITS, Dimension, normalize_quantity, parse_quantity
 from reference.serialize import decimal_text
 from reference.timestamps import Ticks, format_time
 

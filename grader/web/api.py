@@ -40,8 +40,8 @@ from grader.web.openapi import (
     operation,
     ref,
 )
+from grader.web.records import Role
 from grader.web.service import Upload, current_result, submission_filename
-from grader.web.store import Role
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)

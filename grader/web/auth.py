@@ -22,7 +22,8 @@ import secrets
 from dataclasses import dataclass
 
 from grader.web.errors import BadRequest, Conflict
-from grader.web.store import Role, Store
+from grader.web.records import Role
+from grader.web.store import Store
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 128

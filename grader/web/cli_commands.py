@@ -12,9 +12,10 @@ from pathlib import Path
 from grader.errors import UsageProblem
 from grader.web.auth import Roster
 from grader.web.errors import BadRequest
+from grader.web.records import Role
 from grader.web.service import load_grade_function
 from grader.web.settings import PROJECT_DIR, load_settings
-from grader.web.store import Role, Store
+from grader.web.store import Store
 
 GUNICORN_CONFIG = PROJECT_DIR / "gunicorn.conf.py"
 APP_FACTORY = "grader.web.app:create_app()"

@@ -30,16 +30,9 @@ from grader.submissions.read import Submission as ReadSubmission
 from grader.submissions.read import read_submission_bytes
 from grader.web.catalogue import Catalogue
 from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
+from grader.web.records import NewSubmission, Regrade, SettlementRecord, Submission, SubmissionState, content_hash
 from grader.web.settings import ConfigError
-from grader.web.store import (
-    NewSubmission,
-    Regrade,
-    SettlementRecord,
-    Store,
-    Submission,
-    SubmissionState,
-    content_hash,
-)
+from grader.web.store import Store
 
 GradeFunction = Callable[..., GradeResult]
 

@@ -10,11 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.normalize import (
-    Dimension,
     EventById,
     EventByValue,
     NormalizeError,
-    Quantity,
     RowValue,
     WindowValue,
     is_blank,
@@ -22,15 +20,14 @@ from grader.normalize import (
     normalize_choices,
     normalize_event_ref,
     normalize_number,
-    normalize_quantity,
     normalize_row,
     normalize_rows,
     normalize_time,
     normalize_user_id,
     normalize_window,
     normalize_window_start,
-    parse_quantity,
 )
+from grader.units import Dimension, Quantity, normalize_quantity, parse_quantity
 from reference.timestamps import HOUR, MINUTE, SECOND, parse_time
 
 TEN = 10 * HOUR

@@ -8,7 +8,7 @@ import json
 import threading
 import uuid
 
-from grader.web.store import SubmissionState
+from grader.web.records import SubmissionState
 from tests.web.conftest import SAMPLE_SUBMISSION, Service
 from tests.web.server import multipart
 

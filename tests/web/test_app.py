@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from grader.web.app import create_app
-from grader.web.store import Role, SubmissionState
+from grader.web.records import Role, SubmissionState
 from tests.web.conftest import SAMPLE_SUBMISSION
 from tests.web.server import HOOKED_GRADER
 

@@ -16,7 +16,8 @@ import pytest
 from grader.errors import UsageProblem
 from grader.web.auth import Roster, token_hash
 from grader.web.cli_commands import APP_FACTORY, GUNICORN_CONFIG, gunicorn_argv, roster_add, serve
-from grader.web.store import Role, Store
+from grader.web.records import Role
+from grader.web.store import Store
 
 
 def test_roster_add_prints_a_token_that_authenticates_and_stores_only_its_hash(tmp_path: Path):

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from grader.web.app import create_app
 from grader.web.openapi import UndocumentedRoute, build_document, documented_routes, flask_routes
-from grader.web.store import Role
+from grader.web.records import Role
 from tests.web.conftest import REAL_GRADER_SKIP, real_grader_works
 from tests.web.server import HOOKED_GRADER
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from grader.web.store import SubmissionState
+from grader.web.records import SubmissionState
 from tests.web.conftest import (
     EXAMPLES,
     PYTHON_EXAMPLES,

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from grader.web.store import Store, SubmissionState
+from grader.web.records import SubmissionState
+from grader.web.store import Store
 from tests.web.conftest import SAMPLE_SUBMISSION, Service, start_service
 from tests.web.server import wait_for
 

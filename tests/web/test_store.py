@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from grader.web.errors import StoreUnavailable
-from grader.web.store import NewSubmission, Role, Store, SubmissionState
+from grader.web.records import NewSubmission, Role, SubmissionState
+from grader.web.store import Store
 from tests.web.conftest import PG_DSN, PG_SKIP, drop_pg_schema, pg_test_schema
 
 
