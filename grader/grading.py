@@ -20,31 +20,21 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from functools import lru_cache
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
-from grader.exercises.load import load_named_set
+from grader.exercises.load import DEFAULT_SET, available_sets, load_set
 from grader.exercises.model import ExerciseSet
 from grader.results import GradeResult, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
 from grader.submissions.read import Submission, SubmissionFormat, read_submission_bytes
+from grader.variants.policy import policy_for
 
-DEFAULT_SET = "week10"
 #: Stored with every result by the web service (grader.web.service.grader_version).
 GRADER_VERSION = "grading-1"
 _MAX_FILE_BYTES = 1024 * 1024
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=16)
-def load_set(name: str) -> ExerciseSet:
-    """The exercise set called ``name``, loaded once per process.
-
-    Raises :class:`~grader.exercise_sets.ExerciseDataError` for an unknown name or broken data.
-    """
-    return load_named_set(name)
 
 
 def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: str | None = None,
@@ -93,7 +83,8 @@ def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -
 
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
-                exercise_set: str = DEFAULT_SET, *, submission: Submission | None = None) -> GradeResult:
+                exercise_set: str = DEFAULT_SET, *, submission: Submission | None = None,
+                sets: Path | None = None, variants: bool | None = None) -> GradeResult:
     """Grade a submission given as bytes (JSON, YAML or Python source by ``filename``'s suffix).
 
     Never raises for bad student input: an unreadable submission gives a result with
@@ -101,28 +92,33 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     authenticated caller overrides the one written in the submission.  An unknown
     ``exercise_set`` is reported the same way, as an error of the result.  ``submission``:
     these bytes already read by :func:`read_submission_bytes` (the service reads a body
-    once, to file it under its set), so that they are not parsed again.  What can
+    once, to file it under its set), so that they are not parsed again.  ``sets``: the
+    folder the set is found in (default :func:`~grader.exercises.load.sets_folder`; the
+    service passes its own).  ``variants``: the caller's ``--variants`` flag (``None``:
+    the environment and the data decide, :func:`grader.variants.policy.policy_for`); the
+    student is graded on their own variant when variants are on.  A Python answer is
+    graded on the set's ``python.yaml``.  What can
     raise is the operator's side: :class:`~grader.exercise_sets.ExerciseDataError` for
     broken exercise data, :class:`~grader.errors.SandboxUnavailable` for a Python answer
     when no sandbox can run.
     """
     name = filename or "<submission>"
-    if PurePath(name).suffix.lower() == ".py":
-        return _grade_python(bytes(raw), name, student_id)
     try:
-        chosen = load_set(exercise_set)
+        chosen = load_set(exercise_set, sets)
     except ExerciseDataError as exc:
-        if exercise_set in _known_sets():
+        if exercise_set in available_sets(sets):
             raise  # broken exercise data is the operator's problem, not the student's
         return unreadable(str(exercise_set), f"{name}: {exc.problems[0] if exc.problems else exc.message}")
+    if PurePath(name).suffix.lower() == ".py":
+        return _grade_python(bytes(raw), name, student_id, chosen)
     try:
         sub = submission if submission is not None else read_submission_bytes(bytes(raw), name)
     except SubmissionUnreadable as exc:
         return replace(unreadable(chosen.id, exc.message, chosen.total_points), student_id=student_id)
     if sub.format is SubmissionFormat.PYTHON:  # pragma: no cover - the suffix check above takes these
-        return _grade_python(bytes(raw), name, student_id)
+        return _grade_python(bytes(raw), name, student_id, chosen)
     try:
-        chosen = for_student(student_id or sub.student_id, chosen)
+        chosen = policy_for(chosen, override=variants).set_for(student_id or sub.student_id)
         result = grade_submission(sub, chosen)
     except RecursionError:
         return unreadable(chosen.id, f"{name}: the answers are nested too deeply to grade", chosen.total_points)
@@ -135,52 +131,28 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     return bounded(result)
 
 
-def _grade_python(raw: bytes, name: str, student_id: str | None) -> GradeResult:
+def _grade_python(raw: bytes, name: str, student_id: str | None, exercise_set: ExerciseSet) -> GradeResult:
     """A Python answer, graded in the sandbox, with the same guarantee as the JSON path: a
     bug of ours gives the student an "internal error, not your fault" result (logged
     with the file's hash), never a traceback or a 500.  The operator's problems still
     raise: no sandbox (:class:`SandboxUnavailable`), broken exercise data."""
-    from grader.python.exercise import load_python_exercise
+    from grader.python.exercise import python_exercise_of
     from grader.python.grade import grade_python
 
+    exercise = python_exercise_of(exercise_set)
+    if exercise is None:
+        return replace(unreadable(exercise_set.id, f"{name}: exercise set {exercise_set.id!r} has no Python "
+                                  "exercise; send your answers as JSON or YAML", exercise_set.total_points),
+                       student_id=student_id)
     try:
-        return bounded(grade_python(raw, name, student_id))
+        return bounded(grade_python(raw, name, student_id, exercise=exercise))
     except (SandboxUnavailable, ExerciseDataError):
         raise
     except Exception:
         log.exception("grading %s (sha256 %s) failed", name, hashlib.sha256(raw).hexdigest())
-        exercise = load_python_exercise()
         failed = unreadable(exercise.exercise_set, f"{name}: the grader failed on this submission (an internal "
                             "error, not a problem with your file); it has been logged", exercise.max_score)
         return replace(failed, student_id=student_id)
-
-
-def for_student(student_id: str | None, base: ExerciseSet) -> ExerciseSet:
-    """The set ``student_id`` is graded against: their own variant when variants are on, else ``base``.
-
-    Variants are on when ``STREAMGRADE_VARIANTS=1`` (the CLI's ``--variants`` sets it, so
-    batch workers inherit it) or the set's ``variation.yaml`` says ``enabled: true``
-    (:func:`grader.variants.variants_enabled`).  The decision is cached per set and
-    setting, so the sheet's own grading pays nothing for it.
-    """
-    if not student_id or not variants_active(base):
-        return base
-    from grader.variants.policy import exercise_set_for
-
-    return exercise_set_for(student_id, base, enabled=True)
-
-
-_VARIANTS_ON: dict[tuple[str, str], bool] = {}
-
-
-def variants_active(base: ExerciseSet) -> bool:
-    """Whether students of ``base`` are graded on their own variants now (see :func:`for_student`)."""
-    key = (base.fingerprint, os.environ.get("STREAMGRADE_VARIANTS", ""))
-    if key not in _VARIANTS_ON:
-        from grader.variants.policy import variants_enabled
-
-        _VARIANTS_ON[key] = variants_enabled(base, environ={"STREAMGRADE_VARIANTS": key[1]})
-    return _VARIANTS_ON[key]
 
 
 def grade_file(path: str | os.PathLike[str]) -> GradeResult:
@@ -193,11 +165,4 @@ def grade_file(path: str | os.PathLike[str]) -> GradeResult:
     return grade_bytes(raw, os.fspath(path))
 
 
-def _known_sets() -> tuple[str, ...]:
-    from grader.exercises.load import available_sets
-
-    return available_sets()
-
-
-__all__ = ["DEFAULT_SET", "GRADER_VERSION", "for_student", "grade_answers", "grade_bytes", "grade_file",
-           "grade_submission", "load_set", "variants_active"]
+__all__ = ["GRADER_VERSION", "grade_answers", "grade_bytes", "grade_file", "grade_submission"]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ExerciseDataError, GraderError
-from grader.exercises.load import EXERCISES_DIR, available_sets, load_exercise_set
+from grader.exercises.load import available_sets, load_exercise_set, sets_folder
 from grader.exercises.model import ExerciseSet, Part
 from grader.frozen import thaw
 from grader.grading import grade_answers
@@ -366,7 +366,7 @@ def _names(declared: str, failing: str) -> bool:
 
 
 def verify(sets: Iterable[str | Path] | None = None, *, examples_dir: Path | str | None = EXAMPLES_DIR,
-           exercises_root: Path | str = EXERCISES_DIR,
+           exercises_root: Path | str | None = None,
            compare: Callable[..., dict[tuple[str, str], PartComparison]] = compare_published,
            grade: Callable[[Path, ExerciseSet], GradeResult] = grade_example) -> VerifyReport:
     """Verify the named sets (names under ``exercises_root`` or folder paths; all sets when ``None``).
@@ -374,13 +374,14 @@ def verify(sets: Iterable[str | Path] | None = None, *, examples_dir: Path | str
     ``examples_dir`` ``None`` skips the examples.  ``compare`` and ``grade`` are the
     grader's own functions; tests may pass others.
     """
-    names = list(sets) if sets is not None else list(available_sets(exercises_root))
+    root_folder = Path(exercises_root) if exercises_root is not None else sets_folder()
+    names = list(sets) if sets is not None else list(available_sets(root_folder))
     set_reports: list[SetReport] = []
     errata: list[ErratumReport] = []
     stale: list[StaleErratum] = []
     loaded: dict[str, ExerciseSet] = {}
     for name in names:
-        report, exercise_set, set_errata, set_stale = _verify_set(name, Path(exercises_root), compare)
+        report, exercise_set, set_errata, set_stale = _verify_set(name, root_folder, compare)
         set_reports.append(report)
         errata.extend(set_errata)
         stale.extend(set_stale)

@@ -39,13 +39,14 @@ class CopyFlag:
 def find_copies(source: str, records: Iterable[Record], base: ExerciseSet) -> list[CopyFlag]:
     """Flag the batch's submissions whose answers fit another student's variant (variants must be on)."""
     from grader.batch.copies import VariantMatcher
-    from grader.variants.policy import exercise_set_for
+    from grader.variants.policy import policy_for
 
     graded = [r for r in records if r.status is RecordStatus.GRADED and r.result is not None]
     students = sorted({r.result["student_id"] for r in graded if r.result.get("student_id")})
     if len(students) < 2:
         return []
-    matcher = VariantMatcher({sid: exercise_set_for(sid, base, enabled=True) for sid in students})
+    policy = policy_for(base, override=True)
+    matcher = VariantMatcher({sid: policy.set_for(sid) for sid in students})
     collection = collect(source)
     try:
         entries: dict[str, Entry] = {e.source: e for e in collection.entries}

@@ -30,6 +30,7 @@ from grader.batch.state import (
     slim_result,
     submission_key,
 )
+from grader.exercises.load import DEFAULT_SET
 from grader.results import GradeResult
 
 
@@ -54,6 +55,8 @@ class Task:
     cold: bool = False
     results_dir: str | None = None
     location: tuple[str, str | None] | None = None
+    #: The ``--variants`` flag (``None``: the environment and the data decide).
+    variants: bool | None = None
 
 
 #: Resume keys a worker skips (this process's copy, set by :func:`_start_worker` or :func:`grade_items`).
@@ -75,10 +78,10 @@ def warm_caches(exercise_set: str) -> None:
     submission.
     """
     try:
-        from grader.exercises.load import load_named_set
+        from grader.exercises.load import load_set
         from grader.solutions.solve import solve, solve_part
 
-        loaded = load_named_set(exercise_set)
+        loaded = load_set(exercise_set)
         solve(loaded)
         for exercise in loaded.exercises:
             for mistake in exercise.mistakes:
@@ -136,7 +139,7 @@ def grade_task(task: Task) -> Record | None:
         if task.cold:
             clear_grading_caches()
         forced = task.path_student if task.id_from_path else None
-        result = grading.grade_bytes(raw, task.source, forced, task.exercise_set)
+        result = grading.grade_bytes(raw, task.source, forced, task.exercise_set, variants=task.variants)
         if not result.student_id:
             result = replace(result, student_id=task.path_student, meta={**result.meta, "student_id_from": "path"})
         status = RecordStatus.GRADED if result.readable else RecordStatus.UNREADABLE
@@ -334,15 +337,16 @@ def _died(task: Task) -> Record:
                   record_line(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
 
 
-def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[str], exercise_set: str = "week10",
+def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[str], exercise_set: str = DEFAULT_SET,
               jobs: int | None = None, id_from_path: bool = False, restart: bool = False,
               results_dir: str | os.PathLike[str] | None = None, progress: bool | None = None,
-              progress_stream: TextIO | None = None) -> BatchOutcome:
+              progress_stream: TextIO | None = None, variants: bool | None = None) -> BatchOutcome:
     """Grade every submission under ``source`` not already in the state file; append as they finish.
 
     ``restart`` forgets the state file first.  ``results_dir``, when given, receives one
     result-format JSON file per newly graded submission.  ``progress`` forces the bar on
-    or off (default: on when the stream is a terminal).
+    or off (default: on when the stream is a terminal).  ``variants`` is the
+    ``--variants`` flag, handed to every worker with its tasks.
     """
     state = Path(state_path)
     exclude = [state] + ([Path(results_dir)] if results_dir else [])
@@ -358,7 +362,8 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
             out_dir.mkdir(parents=True, exist_ok=True)
 
         tasks = [Task(None, entry.source, None, entry.submitted_at, entry.path_student, exercise_set, id_from_path,
-                      results_dir=None if out_dir is None else str(out_dir), location=entry.location)
+                      results_dir=None if out_dir is None else str(out_dir), location=entry.location,
+                      variants=variants)
                  for entry in collection.entries]
         new: list[Record] = []
         skipped = [0]

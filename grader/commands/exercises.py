@@ -15,35 +15,23 @@ from pathlib import Path
 import click
 
 from grader.errors import ExerciseDataError, GraderError, UsageProblem
-from grader.exercises.load import EXERCISES_DIR, available_sets, load_exercise_set, load_named_set
+from grader.exercises.load import DEFAULT_SET, available_sets, find_set, load_exercise_set
 from grader.exercises.model import ExerciseSet
 
-DEFAULT_SET = "week10"
 
-
-def load_set(name_or_path: str) -> ExerciseSet:
-    """An exercise set by name (``week10``) or by folder path (``./exercises/week10``, for authors).
+def set_argument(name_or_path: str) -> ExerciseSet:
+    """The exercise set a command names (by name, or by folder for authors).
 
     Unknown names and invalid data become a :class:`UsageProblem` (one line, exit 2);
     ``verify`` instead reports invalid data as a failed check.
     """
     try:
-        return _load(name_or_path)
+        return find_set(name_or_path)
     except ExerciseDataError as exc:
         if len(exc.problems) == 1:
             raise UsageProblem(exc.problems[0]) from None
         raise UsageProblem(f"invalid exercise set {exc.where}: {len(exc.problems)} problems "
                            f"(run `streamgrade verify --set {name_or_path}` to list them)") from None
-
-
-def _load(name_or_path: str) -> ExerciseSet:
-    if name_or_path in available_sets(EXERCISES_DIR):
-        return load_named_set(name_or_path)
-    path = Path(name_or_path)
-    if path.is_dir():
-        return load_exercise_set(path)
-    known = ", ".join(available_sets(EXERCISES_DIR)) or "none"
-    raise UsageProblem(f"unknown exercise set {name_or_path!r}; known sets: {known} (or give a set's folder)")
 
 
 def _verify_variants(report, n: int) -> list:
@@ -79,7 +67,7 @@ def _num(value: float) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def exercises_command(fmt: str) -> None:
     """List the exercise sets and their exercises with points."""
-    sets = [load_set(name) for name in available_sets(EXERCISES_DIR)]
+    sets = [set_argument(name) for name in available_sets()]
     if fmt == "json":
         doc = [{"id": s.id, "title": s.title, "points": s.total_points,
                 "exercises": [{"id": ex.id, "title": ex.title, "points": ex.points,
@@ -111,7 +99,7 @@ def template_command(python: bool, set_name: str) -> None:
     """Print a blank submission (every field present, every value empty)."""
     from grader.submissions.template import blank_submission, python_template
 
-    exercise_set = load_set(set_name)
+    exercise_set = set_argument(set_name)
     if python:
         try:
             click.echo(python_template(exercise_set), nl=False)
@@ -135,7 +123,7 @@ def solve_command(exercise_ids: tuple[str, ...], fmt: str, set_name: str) -> Non
     from grader.solutions.render import render, selected_exercises
     from grader.solutions.solve import solve
 
-    exercise_set = load_set(set_name)
+    exercise_set = set_argument(set_name)
     try:
         chosen = selected_exercises(exercise_set, exercise_ids)
     except KeyError as exc:
@@ -177,7 +165,7 @@ def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | No
     """
     from grader.verify import EXAMPLES_DIR, report_text, verify
 
-    known = available_sets(EXERCISES_DIR)
+    known = available_sets()
     for name in set_names:
         if name not in known and not Path(name).is_dir():
             raise UsageProblem(f"unknown exercise set {name!r}; known sets: {', '.join(known) or 'none'} "
@@ -228,7 +216,7 @@ def diagram_command(exercise_id: str, fmt: str, output: Path | None, set_name: s
     from grader.solutions.job import SolutionError
     from grader.solutions.render import canonical_exercise_id
 
-    exercise_set = load_set(set_name)
+    exercise_set = set_argument(set_name)
     ex_id = canonical_exercise_id(exercise_id)
     if ex_id not in exercise_set.exercise_ids:
         raise UsageProblem(f"no exercise {exercise_id!r} in {exercise_set.id}; exercises: "

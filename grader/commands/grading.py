@@ -15,18 +15,13 @@ from pathlib import Path
 import click
 
 from grader.errors import GraderError, SubmissionUnreadable, UsageProblem
+from grader.exercises.load import DEFAULT_SET, available_sets
 from grader.reports import FORMATS, render, render_gradebook, render_junit
 from grader.results import GradeResult
 
 
-def _known_sets() -> tuple[str, ...]:
-    from grader.exercises.load import available_sets
-
-    return available_sets()
-
-
 def _check_set(name: str) -> None:
-    known = _known_sets()
+    known = available_sets()
     if name not in known:
         raise click.BadParameter(f"unknown exercise set {name!r}; known: {', '.join(known) or 'none'}",
                                  param_hint="--set")
@@ -86,7 +81,7 @@ def _write(text: str, output: str | None, color: bool) -> None:
               help="Report format; json is the result format, gradescope is Gradescope's results.json.")
 @click.option("-o", "--output", metavar="OUT", help="Write the report to OUT instead of stdout.")
 @click.option("--student", "student_id", metavar="ID", help="Student id (overrides the one in the file).")
-@click.option("--set", "exercise_set", default="week10", show_default=True, help="Exercise set to grade against.")
+@click.option("--set", "exercise_set", default=DEFAULT_SET, show_default=True, help="Exercise set to grade against.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when stdout is a terminal).")
 @click.option("--variants/--no-variants", default=None,
               help="Grade each student against their own variant (default: STREAMGRADE_VARIANTS, else the set's "
@@ -101,7 +96,6 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
     from grader import grading
 
     _check_set(exercise_set)
-    _variants_setting(variants)
     if fmt == "gradescope" and len(files) > 1:
         raise click.UsageError("--format gradescope writes one results.json: give one FILE")
     if files.count("-") > 1:
@@ -110,7 +104,8 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
     unreadable: list[str] = []
     for path in files:
         raw, name, shown = _read(path)
-        result = grading.grade_bytes(raw, name if name is not None else shown, student_id, exercise_set)
+        result = grading.grade_bytes(raw, name if name is not None else shown, student_id, exercise_set,
+                                     variants=variants)
         if not result.readable:
             unreadable.extend(result.errors or (f"{shown}: the submission could not be read",))
             if fmt == "text":
@@ -135,7 +130,7 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
               help="Which of a student's submissions the gradebook keeps.")
 @click.option("--results-dir", type=click.Path(file_okay=False),
               help="Also write each submission's result (JSON result format) into this folder.")
-@click.option("--set", "exercise_set", default="week10", show_default=True, help="Exercise set to grade against.")
+@click.option("--set", "exercise_set", default=DEFAULT_SET, show_default=True, help="Exercise set to grade against.")
 @click.option("--state", "state_path", type=click.Path(dir_okay=False),
               help="Resume file of graded submissions (default: GRADEBOOK.state.jsonl).")
 @click.option("--restart", is_flag=True, help="Forget the resume file and grade everything again.")
@@ -161,13 +156,12 @@ def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_di
     from grader.batch.summary import render_summary, summarize, write_histogram
 
     _check_set(exercise_set)
-    _variants_setting(variants)
     book = Path(gradebook)
     state = Path(state_path) if state_path else book.with_name(book.name + ".state.jsonl")
     image = Path(histogram) if histogram else book.with_name(book.stem + ".histogram.png")
     outcome = run_batch(source, state_path=state, exercise_set=exercise_set, jobs=jobs,
                         id_from_path=id_from == "path", restart=restart, results_dir=results_dir,
-                        progress=progress)
+                        progress=progress, variants=variants)
     results = outcome.results()
     try:
         book.parent.mkdir(parents=True, exist_ok=True)
@@ -184,25 +178,20 @@ def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_di
     except OSError as exc:
         raise UsageProblem(f"{image}: cannot write the histogram: {exc.strerror or exc}") from None
     click.echo(render_summary(summary, histogram_path=str(image), gradebook=str(book)), nl=False)
-    _report_copies(source, outcome.records, exercise_set)
+    _report_copies(source, outcome.records, exercise_set, variants)
     if failures:
         raise GraderError(f"{len(failures)} submission{'s' if len(failures) != 1 else ''} could not be graded "
                           "(listed above); run the same command again to retry them")
 
 
-def _variants_setting(flag: bool | None) -> None:
-    """``--variants``/``--no-variants`` become ``STREAMGRADE_VARIANTS``, which the batch's workers inherit."""
-    if flag is not None:
-        os.environ["STREAMGRADE_VARIANTS"] = "1" if flag else "0"
-
-
-def _report_copies(source: str, records: list, exercise_set: str) -> None:
+def _report_copies(source: str, records: list, exercise_set: str, variants: bool | None) -> None:
     """With variants on, name submissions whose answers fit another student's variant."""
     from grader.batch.copies import find_copies, render_copies
-    from grader.grading import load_set, variants_active
+    from grader.exercises.load import load_set
+    from grader.variants.policy import policy_for
 
     base = load_set(exercise_set)
-    if not variants_active(base):
+    if not policy_for(base, override=variants).active:
         return
     click.echo(render_copies(find_copies(source, records, base)), nl=False)
 

@@ -12,7 +12,7 @@ import json
 import click
 
 from grader.errors import UsageProblem
-from grader.exercises.load import EXERCISES_DIR
+from grader.exercises.load import sets_folder
 from grader.simulate.delivery import attach_delivery
 from grader.simulate.trace import format_trace
 from reference.config import LatePolicy, RunConfig
@@ -38,9 +38,10 @@ def _sheet_context(name: str) -> dict:
     """The data context of an exercise set: its events (arrival order) and parameters."""
     import yaml
 
-    path = EXERCISES_DIR / name / "context.yaml"
+    folder = sets_folder()
+    path = folder / name / "context.yaml"
     if not path.is_file():
-        known = sorted(p.parent.name for p in EXERCISES_DIR.glob("*/context.yaml"))
+        known = sorted(p.parent.name for p in folder.glob("*/context.yaml"))
         raise UsageProblem(f"unknown sheet {name!r}; known sheets: {', '.join(known) or 'none'}")
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 

@@ -14,6 +14,7 @@ import json
 import click
 
 from grader.errors import UsageProblem
+from grader.exercises.load import DEFAULT_SET
 
 
 @click.command("variant")
@@ -21,23 +22,26 @@ from grader.errors import UsageProblem
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
 @click.option("--reissue", type=click.IntRange(min=0), default=None,
               help="Re-issue number (default: the one recorded for the student in variation.yaml, else 0).")
-@click.option("--set", "set_name", default="week10", show_default=True, help="Exercise set.")
+@click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set.")
 def variant_command(student_id: str, fmt: str, reissue: int | None, set_name: str) -> None:
     """Print STUDENT_ID's own sheet: the prompts with their own events and parameters."""
-    from grader.exercises.load import available_sets, load_named_set
-    from grader.variants.declaration import load_variation
-    from grader.variants.generate import reissue_of, variant_for
+    from grader.exercises.load import available_sets, load_set
+    from grader.variants.generate import variant_from
+    from grader.variants.policy import policy_for
     from grader.variants.sheets import sheet_document, sheet_markdown
 
     if not student_id.strip():
         raise click.BadParameter("a student id cannot be empty", param_hint="STUDENT_ID")
     if set_name not in available_sets():
         raise UsageProblem(f"unknown exercise set {set_name!r}; known sets: {', '.join(available_sets()) or 'none'}")
-    base = load_named_set(set_name)
-    if load_variation(base) is None:
+    base = load_set(set_name)
+    policy = policy_for(base, override=True)
+    if policy.variation is None:
         raise UsageProblem(f"exercise set {set_name!r} declares no variants (no variation.yaml)")
-    number = reissue if reissue is not None else reissue_of(base, student_id)
-    variant = variant_for(base, student_id, number)
+    if reissue is not None:
+        variant = variant_from(base, policy.variation, student_id, reissue)
+    else:
+        variant = policy.variant_of(student_id)
     if fmt == "json":
         click.echo(json.dumps(sheet_document(variant), indent=2, ensure_ascii=False))
     else:

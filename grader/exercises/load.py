@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,35 +55,70 @@ from grader.frozen import freeze
 from reference.events import Event, EventError, event_from_mapping
 from reference.timestamps import MS
 
-EXERCISES_DIR = Path(__file__).resolve().parents[2] / "exercises"
-
-
-SCHEMA_DIR = EXERCISES_DIR / "schema"
-
-
+#: The sets that ship with streamgrade; ``STREAMGRADE_EXERCISES`` names another folder.
+PACKAGED_SETS = Path(__file__).resolve().parents[2] / "exercises"
+#: The JSON Schemas of the exercise format: the package's, whatever folder the sets are in.
+SCHEMA_DIR = PACKAGED_SETS / "schema"
 SET_SCHEMA = "exercise_set.schema.json"
-
-
 EXERCISE_SCHEMA = "exercise.schema.json"
-
+#: The environment variable naming the sets folder, for every command and the service.
+SETS_VARIABLE = "STREAMGRADE_EXERCISES"
+#: The set a submission is graded against when nothing names one.
+DEFAULT_SET = "week10"
 
 _EXERCISE_FILE = re.compile(r"^ex(\d+)\.ya?ml$")
 
 
-def available_sets(root: Path | str = EXERCISES_DIR) -> tuple[str, ...]:
-    """Names of the exercise sets under ``root``: each subfolder with a ``context.yaml``."""
-    base = Path(root)
+def sets_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """The one folder exercise sets come from: ``STREAMGRADE_EXERCISES`` when it is set,
+    else the packaged sets.  Every command, the grader and the service ask here."""
+    named = (os.environ if environ is None else environ).get(SETS_VARIABLE, "").strip()
+    return Path(named).expanduser().resolve() if named else PACKAGED_SETS
+
+
+def available_sets(root: Path | str | None = None) -> tuple[str, ...]:
+    """Names of the exercise sets under ``root`` (default :func:`sets_folder`): each
+    subfolder with a ``context.yaml``."""
+    base = Path(root) if root is not None else sets_folder()
     if not base.is_dir():
         return ()
     return tuple(sorted(p.name for p in base.iterdir() if p.is_dir() and (p / CONTEXT_FILE).is_file()))
 
 
-def load_named_set(name: str, root: Path | str = EXERCISES_DIR) -> ExerciseSet:
-    """Load the set called ``name`` under ``root`` (``week10``)."""
-    known = available_sets(root)
+def load_named_set(name: str, root: Path | str | None = None) -> ExerciseSet:
+    """Load the set called ``name`` (``week10``) under ``root`` (default :func:`sets_folder`)."""
+    base = Path(root) if root is not None else sets_folder()
+    known = available_sets(base)
     if name not in known:
         raise ExerciseDataError(name, [f"unknown exercise set {name!r}; known sets: {', '.join(known) or 'none'}"])
-    return load_exercise_set(Path(root) / name)
+    return load_exercise_set(base / name)
+
+
+def find_set(name_or_path: str | Path, root: Path | str | None = None) -> ExerciseSet:
+    """A set by name under ``root`` (default :func:`sets_folder`), or by its folder's path
+    (``./exercises/week11``, for an author trying a set out).
+
+    Raises :class:`~grader.errors.ExerciseDataError` for an unknown name or broken data."""
+    base = Path(root) if root is not None else sets_folder()
+    known = available_sets(base)
+    if str(name_or_path) in known:
+        return load_set(str(name_or_path), base)
+    if Path(name_or_path).is_dir():
+        return load_exercise_set(name_or_path)
+    raise ExerciseDataError(str(name_or_path), [f"unknown exercise set {str(name_or_path)!r}; known sets: "
+                                                f"{', '.join(known) or 'none'} (or give a set's folder)"])
+
+
+@lru_cache(maxsize=16)
+def _cached_set(folder: Path, name: str) -> ExerciseSet:
+    return load_named_set(name, folder)
+
+
+def load_set(name: str, root: Path | str | None = None) -> ExerciseSet:
+    """The set called ``name`` under ``root`` (default :func:`sets_folder`), loaded once per process.
+
+    Raises :class:`~grader.errors.ExerciseDataError` for an unknown name or broken data."""
+    return _cached_set(Path(root) if root is not None else sets_folder(), name)
 
 
 def load_exercise_set(path: Path | str, schema_dir: Path | str = SCHEMA_DIR) -> ExerciseSet:

@@ -18,17 +18,15 @@ from typing import Any
 import yaml
 
 from grader.errors import ExerciseDataError
+from grader.exercises.load import DEFAULT_SET, sets_folder
+from grader.exercises.model import ExerciseSet
 from reference.config import LatePolicy
 from reference.events import Event, event_from_mapping
 from reference.profiles import Profile, get_profile
 from reference.timestamps import MINUTE, Ticks, format_duration, parse_time
 
-EXERCISES_DIR = Path(__file__).resolve().parents[2] / "exercises"
-
-
-DEFAULT_EXERCISE = EXERCISES_DIR / "week10" / "python.yaml"
-
-
+#: The file of a set folder that declares its Python exercise.
+PYTHON_FILE = "python.yaml"
 FUNCTIONS = ("assign_window", "is_late", "window_aggregate", "upsert")
 
 
@@ -127,10 +125,11 @@ class PythonExercise:
 
 
 @functools.lru_cache(maxsize=4)
-def load_python_exercise(path: Path | str = DEFAULT_EXERCISE) -> PythonExercise:
+def load_python_exercise(path: Path | str | None = None) -> PythonExercise:
     """Read ``python.yaml`` (and the set's ``context.yaml`` beside it); every problem found
-    is reported at once as :class:`ExerciseDataError`."""
-    path = Path(path)
+    is reported at once as :class:`ExerciseDataError`.  Without ``path``, the default
+    set's, in the sets folder."""
+    path = Path(path) if path is not None else sets_folder() / DEFAULT_SET / PYTHON_FILE
     problems: list[str] = []
     raw = _yaml(path, problems)
     context = _yaml(path.with_name("context.yaml"), problems)
@@ -214,6 +213,10 @@ def load_python_exercise(path: Path | str = DEFAULT_EXERCISE) -> PythonExercise:
         except ValueError as exc:
             problems.append(str(exc))
     settings = (context or {}).get("settings") or {}
+    declared, owner = (raw or {}).get("exercise_set"), (context or {}).get("id")
+    if isinstance(declared, str) and isinstance(owner, str) and declared != owner:
+        problems.append(f"{path.name}: exercise_set: {declared!r}, but the set in this folder is {owner!r} "
+                        "(context.yaml id)")
     exercise = PythonExercise(
         id=reader.str(raw, "id"), exercise_set=reader.str(raw, "exercise_set"), title=reader.str(raw, "title"),
         max_bytes=reader.int(sub, "max_bytes", "submission"),
@@ -276,3 +279,9 @@ class _Reader:
 
     def map(self, data: Any, key: str, where: str = "") -> dict:
         return self._get(data, key, where, (dict,), {})
+
+
+def python_exercise_of(exercise_set: ExerciseSet) -> PythonExercise | None:
+    """The Python exercise the set declares (its ``python.yaml``), or ``None`` when it has none."""
+    path = exercise_set.path / PYTHON_FILE
+    return load_python_exercise(path) if path.is_file() else None

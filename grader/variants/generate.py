@@ -191,14 +191,15 @@ def require_variation(base: ExerciseSet) -> Variation:
     return v
 
 
-def generate_variant(base: ExerciseSet, seed: int, *, student_id: str | None = None, reissue: int = 0) -> Variant:
+def generate_variant(base: ExerciseSet, seed: int, *, student_id: str | None = None, reissue: int = 0,
+                     variation: Variation | None = None) -> Variant:
     """Generate the variant of ``base`` for ``seed``: draw, run the engine, check, retry.
 
     Sub-seeds ``0, 1, ...`` are tried until a candidate satisfies every constraint of the
-    variation; after ``max_tries`` a :class:`VariantGenerationError` names the constraints
-    that failed most.
+    variation (``variation``, else the set's, read now); after ``max_tries`` a
+    :class:`VariantGenerationError` names the constraints that failed most.
     """
-    v = require_variation(base)
+    v = variation if variation is not None else require_variation(base)
     failures: Counter[str] = Counter()
     for attempt in range(v.max_tries):
         draft = _draw(v, random.Random(_sub_seed(seed, attempt)))
@@ -222,17 +223,28 @@ def generate_variant(base: ExerciseSet, seed: int, *, student_id: str | None = N
 
 def variant_for(base: ExerciseSet, student_id: str, reissue: int = 0) -> Variant:
     """The variant of ``student_id`` (stable: the same student and re-issue always get the same one)."""
+    return variant_from(base, require_variation(base), student_id, reissue)
+
+
+def variant_from(base: ExerciseSet, variation: Variation, student_id: str, reissue: int = 0) -> Variant:
+    """The variant of ``student_id`` under a variation already read (no file is read again)."""
     if not isinstance(student_id, str) or not student_id:
         raise ValueError("a variant needs a non-empty student id")
-    v = require_variation(base)
-    return _variant_cached(base_key(base), v.digest, student_id, reissue)
+    return _variant_cached(base_key(base), _VariationKey(variation.digest, variation), student_id, reissue)
+
+
+@dataclass(frozen=True)
+class _VariationKey:
+    """A variation as a cache key: equal and hashed by its file's digest only."""
+
+    digest: str
+    variation: Variation = field(compare=False, hash=False)
 
 
 @lru_cache(maxsize=4096)
-def _variant_cached(key: BaseKey, digest: str, student_id: str, reissue: int) -> Variant:
-    base = key.exercise_set
-    seed = variant_seed(require_variation(base), student_id, reissue)
-    return generate_variant(base, seed, student_id=student_id, reissue=reissue)
+def _variant_cached(key: BaseKey, vkey: _VariationKey, student_id: str, reissue: int) -> Variant:
+    seed = variant_seed(vkey.variation, student_id, reissue)
+    return generate_variant(key.exercise_set, seed, student_id=student_id, reissue=reissue, variation=vkey.variation)
 
 
 def check_variant(variant: Variant) -> list[str]:
@@ -249,13 +261,7 @@ def check_variant(variant: Variant) -> list[str]:
     return failed_constraints(v, draft, ctx.profile)
 
 
-def reissue_of(base: ExerciseSet, student_id: str) -> int:
-    """The re-issue number recorded for ``student_id`` in the variation (0 when none)."""
-    v = load_variation(base)
-    return int(v.reissued.get(student_id, 0)) if v is not None else 0
-
-
-def cache_clear() -> None:
-    """Forget cached variations and variants (tests, or after editing variation.yaml in place)."""
+def clear_variants() -> None:
+    """Forget cached variations and variants (the policy's :func:`~grader.variants.policy.cache_clear`)."""
     read_variation.cache_clear()
     _variant_cached.cache_clear()

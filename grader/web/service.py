@@ -166,7 +166,8 @@ class SubmissionService:
             final = self.store.complete_submission(stored.id, SubmissionState.REJECTED,
                                                    _unreadable(student_id, exercise_set, problem), self.version)
             return Outcome(final, replayed=False)
-        result = self.grade(upload.raw, upload.filename, student_id, exercise_set, submission=submission)
+        result = self.grade(upload.raw, upload.filename, student_id, exercise_set, submission=submission,
+                            sets=self.catalogue.root)
         state = SubmissionState.GRADED if result.readable else SubmissionState.REJECTED
         final = self.store.complete_submission(stored.id, state, result.to_dict(), self.version)
         return Outcome(final, replayed=False)
@@ -241,7 +242,8 @@ class SubmissionService:
         for sub in batch:
             raw = self.store.submission_raw(sub.id) or b""
             try:
-                result = self.grade(raw, sub.filename, sub.student_id, sub.exercise_set).to_dict()
+                result = self.grade(raw, sub.filename, sub.student_id, sub.exercise_set,
+                                    sets=self.catalogue.root).to_dict()
             except Exception as exc:  # one submission the grader fails on must not stop the class's regrade
                 if not isinstance(exc, SandboxUnavailable):
                     log.exception("regrading submission %s (sha256 %s) failed", sub.id, sub.content_sha256)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.errors import UsageProblem
+from grader.exercises.load import DEFAULT_SET, sets_folder
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = f"sqlite:///{PROJECT_DIR / 'var' / 'streamgrade.db'}"
 DEFAULT_GRADER = "grader.grading:grade_bytes"
-DEFAULT_EXERCISES = PROJECT_DIR / "exercises"
 
 
 class ConfigError(UsageProblem):
@@ -51,8 +51,8 @@ class Settings:
     rate_per_minute: float = 20.0
     open_registration: bool = False
     grader: str = DEFAULT_GRADER
-    exercises_dir: Path = DEFAULT_EXERCISES
-    default_set: str = "week10"
+    exercises_dir: Path = field(default_factory=sets_folder)
+    default_set: str = DEFAULT_SET
     cookie_secure: str = "auto"
     trust_proxy: int = 0
     sqlite_synchronous: str = "NORMAL"

@@ -234,7 +234,7 @@ def test_rerun_retries_failed_submissions(fake, tmp_path, monkeypatch):
     state = tmp_path / "state.jsonl"
     run_batch(root, state_path=state, jobs=1, progress=False)
 
-    def fixed(raw, filename=None, student_id=None, exercise_set="week10"):
+    def fixed(raw, filename=None, student_id=None, exercise_set="week10", **options):
         return fake_grade_bytes(raw.replace(b'"crash": true', b'"crash": false'), filename, student_id, exercise_set)
 
     monkeypatch.setattr(grading, "grade_bytes", fixed)

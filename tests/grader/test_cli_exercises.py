@@ -18,7 +18,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader.cli import main
-from grader.exercises.load import EXERCISES_DIR
+from grader.exercises.load import PACKAGED_SETS
 from grader.frozen import thaw
 from grader.solutions.render import field_value, value_text
 from grader.solutions.solve import solve
@@ -179,7 +179,7 @@ def test_verify_json_lists_errata_with_the_contract_fields(capsys, week10):
 
 def test_verify_fails_on_a_planted_wrong_published_value(capsys, tmp_path, solutions):
     folder = tmp_path / "week10"
-    shutil.copytree(EXERCISES_DIR / "week10", folder)
+    shutil.copytree(PACKAGED_SETS / "week10", folder)
     # A new disagreement: ex7's published upsert row with a wrong sum.
     upsert = dict(solutions["ex7"]["upsert"].value)
     upsert["sum_amount"] = upsert["sum_amount"] + 10
@@ -257,7 +257,7 @@ def test_verify_variants_checks_generated_variants(capsys):
 
 def test_verify_variants_fails_on_a_variation_whose_constraints_cannot_hold(tmp_path, capsys):
     copy = tmp_path / "week10"
-    shutil.copytree(EXERCISES_DIR / "week10", copy)
+    shutil.copytree(PACKAGED_SETS / "week10", copy)
     variation = yaml.safe_load((copy / "variation.yaml").read_text())
     variation["max_tries"] = 1
     (copy / "variation.yaml").write_text(yaml.safe_dump(variation))

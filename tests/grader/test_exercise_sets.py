@@ -16,11 +16,11 @@ import yaml
 
 from grader.errors import ExerciseDataError
 from grader.exercises.fields import field_schema
-from grader.exercises.load import EXERCISES_DIR, available_sets, load_exercise_set, load_named_set
+from grader.exercises.load import PACKAGED_SETS, available_sets, load_exercise_set, load_named_set
 from grader.exercises.model import ErratumGrading
 from reference.timestamps import MINUTE
 
-WEEK10 = EXERCISES_DIR / "week10"
+WEEK10 = PACKAGED_SETS / "week10"
 
 
 @pytest.fixture

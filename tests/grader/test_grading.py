@@ -186,7 +186,7 @@ def test_submission_naming_another_set_gets_a_warning(week10):
 def test_python_file_goes_to_the_python_grader(monkeypatch):
     calls = []
 
-    def fake(source, source_name, student_id, seed=None):
+    def fake(source, source_name, student_id, seed=None, **options):
         calls.append((source, source_name, student_id))
         return GradeResult(student_id, "week10-python", 10, 10)
 

@@ -22,14 +22,14 @@ import yaml
 from jsonschema import Draft202012Validator
 
 import grader.solutions.solve as solving
-from grader.exercises.load import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.exercises.load import PACKAGED_SETS, load_exercise_set, load_named_set
 from grader.frozen import thaw
 from grader.solutions.job import SolutionError
 from grader.solutions.solve import Canonical, solve, solve_part
 from reference.config import LatePolicy
 from reference.profiles import PROFILES, get_profile
 
-WEEK10 = EXERCISES_DIR / "week10"
+WEEK10 = PACKAGED_SETS / "week10"
 MS_PER_MIN = 60_000
 
 

@@ -18,17 +18,17 @@ from click.testing import CliRunner
 
 from grader.batch.copies import VariantMatcher, find_matching_variant, grade_fraction
 from grader.errors import VariantGenerationError, VariationError
-from grader.exercises.load import EXERCISES_DIR, load_exercise_set
+from grader.exercises.load import PACKAGED_SETS, load_exercise_set
 from grader.grading import grade_answers
 from grader.solutions.render import answer_object
 from grader.solutions.solve import solve, solve_part
 from grader.variants.declaration import VARIATION_FILE, load_variation
-from grader.variants.generate import Variant, cache_clear, check_variant, reissue_of, variant_for, variant_seed
-from grader.variants.policy import ENV_VAR, exercise_set_for, variant_of_student
+from grader.variants.generate import Variant, check_variant, variant_for, variant_seed
+from grader.variants.policy import ENV_VAR, cache_clear, policy_for
 from grader.variants.verify import verify_variants
 from reference.timestamps import MINUTE, format_time
 
-WEEK10 = EXERCISES_DIR / "week10"
+WEEK10 = PACKAGED_SETS / "week10"
 
 
 @pytest.fixture(scope="module")
@@ -224,42 +224,70 @@ def test_find_matching_variant_takes_an_injected_scorer_and_ignores_ties():
 # -- switching variants on ------------------------------------------------------------------------------------
 
 
-def test_exercise_set_for_returns_the_base_set_when_variants_are_off(week10, monkeypatch):
+def test_the_policy_grades_on_the_base_set_when_variants_are_off(week10, monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
     assert load_variation(week10).enabled is False
-    assert exercise_set_for("alice", week10) is week10
-    assert exercise_set_for(None, week10, enabled=True) is week10
+    assert policy_for(week10).set_for("alice") is week10
+    assert policy_for(week10, override=True).set_for(None) is week10
 
 
-def test_exercise_set_for_gives_the_students_variant_when_switched_on(week10, alice, monkeypatch):
+def test_the_policy_gives_the_students_variant_when_switched_on(week10, alice, monkeypatch):
     monkeypatch.setenv(ENV_VAR, "1")
-    assert exercise_set_for("alice", week10).fingerprint == alice.exercise_set.fingerprint
-    assert exercise_set_for("alice", week10, enabled=False) is week10
+    assert policy_for(week10).set_for("alice").fingerprint == alice.exercise_set.fingerprint
+    assert policy_for(week10, override=False).set_for("alice") is week10
     monkeypatch.setenv(ENV_VAR, "0")
-    assert exercise_set_for("alice", week10) is week10
-    assert exercise_set_for("alice", week10, enabled=True).fingerprint == alice.exercise_set.fingerprint
+    assert policy_for(week10).set_for("alice") is week10
+    assert policy_for(week10, override=True).set_for("alice").fingerprint == alice.exercise_set.fingerprint
 
 
 def test_a_broken_variation_does_not_stop_grading_when_variants_are_off(tmp_path, monkeypatch):
     base = load_exercise_set(set_copy(tmp_path, lambda d: d.update(max_tries="many")))
     monkeypatch.setenv(ENV_VAR, "0")
-    assert exercise_set_for("alice", base) is base
+    assert policy_for(base).set_for("alice") is base
     monkeypatch.setenv(ENV_VAR, "1")
     with pytest.raises(VariationError, match="max_tries: 'many' is not of type 'integer'"):
-        exercise_set_for("alice", base)
+        policy_for(base).set_for("alice")
 
 
-def test_variant_of_student_follows_the_same_switch(week10, alice, monkeypatch):
+def test_the_sheet_and_grading_follow_the_same_decision(week10, alice, monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert variant_of_student("alice", week10) is None
-    assert variant_of_student("alice", week10, enabled=True).seed == alice.seed
-    assert variant_of_student(None, week10, enabled=True) is None
+    assert policy_for(week10).variant_of("alice") is None
+    assert policy_for(week10, override=True).variant_of("alice").seed == alice.seed
+    assert policy_for(week10, override=True).variant_of(None) is None
+
+
+def test_one_decision_reads_the_variation_once_for_a_whole_class(tmp_path, monkeypatch):
+    import builtins
+
+    base = load_exercise_set(set_copy(tmp_path, lambda d: d.update(enabled=True)))
+    cache_clear()
+    path = str(base.path / VARIATION_FILE)
+    opened = []
+    real_open = builtins.open
+    real_read_bytes = Path.read_bytes
+
+    def counting_open(file, *args, **kwargs):
+        if str(file) == path:
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    def counting_read_bytes(self):
+        if str(self) == path:
+            opened.append(self)
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(Path, "read_bytes", counting_read_bytes)
+    reads_before = len(opened)
+    for student in ("alice", "bob", "carol", "dave"):
+        policy_for(base).set_for(student)
+    assert len(opened) - reads_before <= 2, opened  # read (and hashed) once, its text parsed once
 
 
 def test_the_reissue_recorded_in_the_variation_is_used_for_grading(tmp_path):
     base = load_exercise_set(set_copy(tmp_path, lambda d: d.update(enabled=True, reissued={"alice": 2})))
-    assert reissue_of(base, "alice") == 2
-    chosen = exercise_set_for("alice", base, enabled=None)
+    assert load_variation(base).reissued["alice"] == 2
+    chosen = policy_for(base).set_for("alice")
     assert chosen.fingerprint == variant_for(base, "alice", 2).exercise_set.fingerprint
     assert chosen.fingerprint != variant_for(base, "alice", 0).exercise_set.fingerprint
 
@@ -329,7 +357,7 @@ def test_a_set_without_a_variation_has_no_variants(tmp_path, week10):
     (folder / VARIATION_FILE).unlink()
     base = load_exercise_set(folder)
     assert load_variation(base) is None
-    assert exercise_set_for("alice", base, enabled=True) is base
+    assert policy_for(base, override=True).set_for("alice") is base
     with pytest.raises(VariationError):
         variant_for(base, "alice")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.exercises.load import EXERCISES_DIR, load_exercise_set, load_named_set
+from grader.exercises.load import PACKAGED_SETS, load_exercise_set, load_named_set
 from grader.frozen import thaw
 from grader.results import ExerciseResult, GradeResult, PartResult, Status
 from grader.solutions.render import answer_object, field_value
@@ -25,7 +25,7 @@ from grader.verify import ExampleReport, VerifyReport, report_text, verify
 def set_copy(tmp_path: Path) -> Path:
     """A private copy of exercises/week10 that a test may edit."""
     target = tmp_path / "week10"
-    shutil.copytree(EXERCISES_DIR / "week10", target)
+    shutil.copytree(PACKAGED_SETS / "week10", target)
     return target
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.python.exercise import EXERCISES_DIR
+from grader.exercises.load import PACKAGED_SETS
 from grader.results import Status
 from grader.sandbox import Call, RunEnd
 from tests.sandbox.support import CORRECT, part
@@ -52,7 +52,7 @@ def world_readable_dir():
 # -- reading files outside ---------------------------------------------------------------
 
 def test_submission_cannot_read_the_exercise_data(sandbox, grade, healthy):
-    target = EXERCISES_DIR / "week10" / "context.yaml"
+    target = PACKAGED_SETS / "week10" / "context.yaml"
     outcome = _raw(sandbox, f"""
         def attack():
             return open({str(target)!r}).read()

@@ -165,7 +165,10 @@ def test_broken_exercise_data_lists_every_problem(tmp_path):
     import shutil
 
     from grader.errors import ExerciseDataError
-    from grader.python.exercise import DEFAULT_EXERCISE, load_python_exercise
+    from grader.exercises.load import PACKAGED_SETS
+    from grader.python.exercise import load_python_exercise
+
+    DEFAULT_EXERCISE = PACKAGED_SETS / "week10" / "python.yaml"
 
     shutil.copy(DEFAULT_EXERCISE.with_name("context.yaml"), tmp_path / "context.yaml")
     text = DEFAULT_EXERCISE.read_text()

@@ -48,7 +48,8 @@ def _empty(value: Any) -> bool:
 
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
-                exercise_set: str = "week10", *, submission: Any = None) -> GradeResult:
+                exercise_set: str = "week10", *, submission: Any = None,
+                sets: Any = None, variants: bool | None = None) -> GradeResult:
     name = filename or "submission.json"
     try:
         exercises = _set(exercise_set)
