@@ -21,7 +21,7 @@ against the test suite's stand-in grader, to separate the service's cost from gr
 Until ``grader.grading.grade_bytes`` is implemented the stand-in is used (and named).
 
     python bench/service.py [--clients 50] [--seconds 10] [--think-ms 0] [--baseline]
-                            [--workers N] [--db URL] [--grader module:function]
+                            [--workers N] [--db URL] [--grader module:factory()]
 """
 
 from __future__ import annotations
@@ -45,26 +45,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.exercises.load import DEFAULT_SET, load_set  # noqa: E402
+from grader.solutions.render import answer_object  # noqa: E402
+from grader.solutions.solve import solve  # noqa: E402
 from grader.web.cli_commands import roster_add  # noqa: E402
 from grader.web.records import SubmissionState  # noqa: E402
 from grader.web.settings import load_settings  # noqa: E402
 from grader.web.store import Store  # noqa: E402
 
-REAL_GRADER = "grader.grading:grade_bytes"
-STAND_IN_GRADER = "tests.web.fake_grading:grade_bytes"
-SUBMISSION = {
-    "student_id": "bench",
-    "exercise_set": "week10",
-    "answers": {
-        "ex3": {"semantics": ["at-most-once", "at-least-once", "exactly-once"],
-                "idempotent_sink_needed_for": "at-least-once"},
-        "ex6": {"rows": [{"window_start": "10:00", "user_id": "A", "sum_amount": 7},
-                         {"window_start": "10:00", "user_id": "B", "sum_amount": 3},
-                         {"window_start": "10:05", "user_id": "A", "sum_amount": 4},
-                         {"window_start": "10:05", "user_id": "B", "sum_amount": 1}]},
-        "ex10": {"key_columns": ["window_start", "user_id"], "duplicate_rows": 0, "explanation": "upsert key"},
-    },
-}
+#: The apps gunicorn runs: the service as shipped, and with the test suite's stand-in grader.
+REAL_GRADER = "grader.web.app:create_app()"
+STAND_IN_GRADER = "tests.web.apps:create_stand_in_app()"
+#: The exercises the benchmark's submission answers (a JSON body of a realistic size).
+ANSWERED = ("ex3", "ex6", "ex10")
+
+
+def bench_submission() -> dict:
+    """The submission every client posts: the answered exercises with the engine's canonical
+    values (computed, never typed in), so the real grader gives them full marks."""
+    base = load_set(DEFAULT_SET)
+    solved = solve(base)
+    answers = {ex.id: answer_object(ex, solved[ex.id]) for ex in base.exercises if ex.id in ANSWERED}
+    return {"student_id": "bench", "exercise_set": base.id, "answers": answers}
 
 
 def choose_grader(requested: str | None) -> str:
@@ -77,13 +79,13 @@ def start_gunicorn(db: str, grader: str, workers: int | None, log: Path) -> tupl
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     port = sock.getsockname()[1]
-    env = {**os.environ, "STREAMGRADE_DB": db, "STREAMGRADE_GRADER": grader, "STREAMGRADE_RATE_BURST": "0",
+    env = {**os.environ, "STREAMGRADE_DB": db, "STREAMGRADE_RATE_BURST": "0",
            "PYTHONPATH": str(ROOT), "STREAMGRADE_ACCESS_LOG": os.environ.get("STREAMGRADE_ACCESS_LOG", "")}
     argv = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
             "--bind", f"fd://{sock.fileno()}"]
     if workers:
         argv += ["--workers", str(workers)]
-    argv.append("grader.web.app:create_app()")
+    argv.append(grader)
     with log.open("wb") as out:
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    pass_fds=(sock.fileno(),))
@@ -115,7 +117,7 @@ class Client(threading.Thread):
         self.accepted_ids: list[int] = []
 
     def run(self) -> None:
-        body = json.dumps(SUBMISSION).encode()
+        body = json.dumps(bench_submission()).encode()
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         n = 0
         while time.monotonic() < self.start_at:
@@ -244,7 +246,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--db", default=None, help="store URL (default: a fresh SQLite file per run)")
-    parser.add_argument("--grader", default=None, help=f"grading function (default: {REAL_GRADER})")
+    parser.add_argument("--grader", default=None,
+                        help=f"the app gunicorn runs, module:factory() (default: {REAL_GRADER})")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="pause of each client between requests (default 0: back to back, the worst case)")
     parser.add_argument("--baseline", action="store_true",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from grader.errors import GraderError
+from grader.grading import GRADER_VERSION, grade_bytes
+from grader.sandbox import default_sandbox
 from grader.web.api import api, health
 from grader.web.auth import Roster
 from grader.web.catalogue import Catalogue
 from grader.web.context import EXTENSION, Services
 from grader.web.pages import page_error, pages
 from grader.web.ratelimit import TokenBucketLimiter
-from grader.web.service import SubmissionService, grader_version, load_grade_function
+from grader.web.service import GradeFunction, SubmissionService
 from grader.web.settings import Settings, load_settings
 from grader.web.store import Store
 from grader.web.timeline import Timelines
@@ -43,9 +45,15 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'
                            "base-uri 'none'; frame-ancestors 'none'")
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, *, grade: GradeFunction = grade_bytes,
+               grader_version: str = GRADER_VERSION) -> Flask:
     """Build the service.  ``config`` keys are the ``STREAMGRADE_*`` setting names (they win
-    over the environment); other keys go to Flask's own config (``TESTING``...)."""
+    over the environment); other keys go to Flask's own config (``TESTING``...).
+
+    ``grade`` is the grading function (``grader.grading.grade_bytes``'s signature) and
+    ``grader_version`` the version stored with its results: a test or a benchmark hands
+    in another by a plain call (an app factory of its own for gunicorn), never by a name
+    the service looks up."""
     settings = load_settings(config)
     app = Flask(__name__, static_folder=None, template_folder=str(WEB_DIR / "templates"))
     app.config.update(
@@ -60,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     app.url_map.converters["id"] = IdConverter
-    app.extensions[EXTENSION] = services = _services(settings)
+    app.extensions[EXTENSION] = services = _services(settings, grade, grader_version)
     _warm(app, services)
     app.register_blueprint(api)
     app.register_blueprint(health)
@@ -77,11 +85,9 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=0, max=2**63 - 1)
 
 
-def _services(settings: Settings) -> Services:
+def _services(settings: Settings, grade: GradeFunction, version: str) -> Services:
     store = Store(settings.db, sqlite_synchronous=settings.sqlite_synchronous)
     store.create_schema()
-    grade = load_grade_function(settings.grader)
-    version = grader_version(grade)
     catalogue = Catalogue(settings.exercises_dir)
     submissions = SubmissionService(store, catalogue, grade, version, max_bytes=settings.max_bytes,
                                     default_set=settings.default_set)
@@ -110,30 +116,19 @@ def _warm(app: Flask, services: Services) -> None:
         app.logger.info("warm-up skipped: %s: %s", type(exc).__name__, exc)
 
 
-def _sandbox_probe() -> Any:
-    """A function saying which sandbox tier Python answers run in (for ``/healthz``), or ``None``.
+def _sandbox_probe() -> Callable[[], dict[str, Any]]:
+    """A function saying which sandbox tier Python answers run in (for ``/healthz``).
 
     Only the tier is shown (``strict``, ``weak``, or ``None`` when Python answers would be
     refused) and what it cannot bound here: the layers' details stay off an
     unauthenticated route.
     """
-    try:
-        from grader import sandbox  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    default = getattr(sandbox, "default_sandbox", None)
-    if callable(default):
-        def tier() -> dict[str, Any]:
-            report = default().probe()
-            return {"tier": report.tier.value if report.tier else None, "requested": report.requested.value,
-                    "unbounded": list(report.unbounded)}
+    def tier() -> dict[str, Any]:
+        report = default_sandbox().probe()
+        return {"tier": report.tier.value if report.tier else None, "requested": report.requested.value,
+                "unbounded": list(report.unbounded)}
 
-        return tier
-    for name in ("probe", "status", "available_layers"):
-        probe = getattr(sandbox, name, None)
-        if callable(probe):
-            return probe
-    return None
+    return tier
 
 
 # -- errors ------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from grader.errors import UsageProblem
 from grader.web.auth import Roster
 from grader.web.errors import BadRequest
 from grader.web.records import Role
-from grader.web.service import load_grade_function
 from grader.web.settings import PROJECT_DIR, load_settings
 from grader.web.store import Store
 
@@ -43,17 +42,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db: str | None = None, work
 
     gunicorn runs it (this process becomes gunicorn, so signals reach it directly);
     ``dev`` runs Flask's development server with the reloader instead.  ``db`` overrides
-    ``STREAMGRADE_DB``.  Settings and the grading function are checked first, so a bad one
+    ``STREAMGRADE_DB``.  Settings are checked first, so a bad one
     is a usage error (exit 2), not a crashed master or worker.
     """
     if not 0 < port < 65536:
         raise UsageProblem(f"--port {port}: expected 1 to 65535")
     if workers is not None and workers < 1:
         raise UsageProblem(f"--workers {workers}: expected at least 1")
-    settings = load_settings({"STREAMGRADE_DB": db} if db else None)  # a bad value stops here, before any change
-    # A grading function that cannot be imported would otherwise stop gunicorn's master with
-    # a traceback; here it is one line and exit status 2.
-    load_grade_function(settings.grader)
+    load_settings({"STREAMGRADE_DB": db} if db else None)  # a bad value stops here, before any change
     if db:
         os.environ["STREAMGRADE_DB"] = db  # for the gunicorn this process becomes (and the --dev app)
     if dev:

@@ -1,8 +1,8 @@
 """Submitting, regrading and settling: the service's work, without HTTP.
 
 :class:`SubmissionService` takes a submission's bytes from an authenticated student,
-stores it durably, grades it with the one grading function
-(``grader.grading.grade_bytes`` unless ``STREAMGRADE_GRADER`` names another), and stores
+stores it durably, grades it with the app's grading function
+(``grader.grading.grade_bytes``; ``create_app(grade=...)`` takes another), and stores
 the result; it replays the stored outcome for a retried ``Idempotency-Key``.  The API
 and the page both call it, so they behave the same.
 
@@ -14,8 +14,6 @@ results themselves are never changed.
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.metadata
 import json
 import logging
 import unicodedata
@@ -31,7 +29,6 @@ from grader.submissions.read import read_submission_bytes
 from grader.web.catalogue import Catalogue
 from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
 from grader.web.records import NewSubmission, Regrade, SettlementRecord, Submission, SubmissionState, content_hash
-from grader.web.settings import ConfigError
 from grader.web.store import Store
 
 GradeFunction = Callable[..., GradeResult]
@@ -42,31 +39,6 @@ SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".py": "python"}
 MAX_REASON_LENGTH = 2000
 MAX_KEY_LENGTH = 255
 MAX_SET_LENGTH = 64
-
-
-def load_grade_function(dotted: str) -> GradeFunction:
-    """The function named ``module.path:function``; a :class:`ConfigError`-style message if missing."""
-    module_name, _, name = dotted.partition(":")
-    try:
-        function = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"STREAMGRADE_GRADER={dotted!r}: cannot load the grading function: {exc}") from exc
-    if not callable(function):
-        raise ConfigError(f"STREAMGRADE_GRADER={dotted!r} is not a function")
-    return function
-
-
-def grader_version(grade: GradeFunction) -> str:
-    """The version stored with every result: the grading module's ``GRADER_VERSION`` if it
-    has one, else the ``streamgrade`` package version."""
-    module = importlib.import_module(grade.__module__)
-    explicit = getattr(module, "GRADER_VERSION", None)
-    if explicit:
-        return str(explicit)
-    try:
-        return importlib.metadata.version("streamgrade")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass(frozen=True)

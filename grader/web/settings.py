@@ -20,7 +20,6 @@ from grader.exercises.load import DEFAULT_SET, sets_folder
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = f"sqlite:///{PROJECT_DIR / 'var' / 'streamgrade.db'}"
-DEFAULT_GRADER = "grader.grading:grade_bytes"
 
 
 class ConfigError(UsageProblem):
@@ -50,7 +49,6 @@ class Settings:
     rate_burst: int = 10
     rate_per_minute: float = 20.0
     open_registration: bool = False
-    grader: str = DEFAULT_GRADER
     exercises_dir: Path = field(default_factory=sets_folder)
     default_set: str = DEFAULT_SET
     cookie_secure: str = "auto"
@@ -108,21 +106,12 @@ def _db_url(text: str) -> str:
     return value
 
 
-def _grader_path(text: str) -> str:
-    value = str(text).strip()
-    module, _, name = value.partition(":")
-    if not module or not name:
-        raise ValueError("expected module.path:function")
-    return value
-
-
 VARIABLES: dict[str, tuple[str, Any]] = {
     "STREAMGRADE_DB": ("db", _db_url),
     "STREAMGRADE_MAX_BYTES": ("max_bytes", _positive_int),
     "STREAMGRADE_RATE_BURST": ("rate_burst", _non_negative_int),
     "STREAMGRADE_RATE_PER_MINUTE": ("rate_per_minute", _non_negative_float),
     "STREAMGRADE_OPEN_REGISTRATION": ("open_registration", _bool),
-    "STREAMGRADE_GRADER": ("grader", _grader_path),
     "STREAMGRADE_EXERCISES": ("exercises_dir", lambda text: Path(str(text)).expanduser().resolve()),
     "STREAMGRADE_DEFAULT_SET": ("default_set", lambda text: str(text).strip()),
     "STREAMGRADE_COOKIE_SECURE": ("cookie_secure", _choice("auto", "always", "never")),

@@ -1,6 +1,6 @@
 """The grading function the service runs under test: the fake (or the real one) plus hooks.
 
-The gunicorn under test runs with ``STREAMGRADE_GRADER=tests.web.grading_hooks:grade_bytes``.
+The gunicorn under test runs :func:`tests.web.apps.create_app`, whose grading function this is.
 Files in ``$STREAMGRADE_TEST_HOOK_DIR`` switch behaviour on from the test process:
 
 * ``hang``: write ``worker-<pid>.pid`` and sleep, so the test can ``kill -9`` the worker
@@ -27,10 +27,9 @@ from tests.web import fake_grading
 def _version() -> str:
     """The version the service stores: the real grader's when this delegates to it."""
     if os.environ.get("STREAMGRADE_TEST_REAL_GRADER") == "1":
-        from grader.grading import grade_bytes as real
-        from grader.web.service import grader_version
+        from grader.grading import GRADER_VERSION as REAL_VERSION
 
-        return grader_version(real)
+        return REAL_VERSION
     return fake_grading.GRADER_VERSION
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-HOOKED_GRADER = "tests.web.grading_hooks:grade_bytes"
+#: The app gunicorn runs: the real service, graded by tests.web.grading_hooks.
+APP = "tests.web.apps:create_app()"
 
 
 @dataclass
@@ -59,13 +60,13 @@ class Server:
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         self.port = sock.getsockname()[1]
-        env = {**os.environ, "STREAMGRADE_DB": self.db, "STREAMGRADE_GRADER": HOOKED_GRADER,
+        env = {**os.environ, "STREAMGRADE_DB": self.db,
                "STREAMGRADE_WORKERS": str(self.workers), "STREAMGRADE_THREADS": str(self.threads),
                "STREAMGRADE_ACCESS_LOG": "", "PYTHONPATH": str(ROOT), **self.env}
         self.log_path = log_dir / f"gunicorn-{self.port}.log"
         log = self.log_path.open("wb")
         argv = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
-                "--bind", f"fd://{sock.fileno()}", "grader.web.app:create_app()"]
+                "--bind", f"fd://{sock.fileno()}", APP]
         self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         pass_fds=(sock.fileno(),))
         sock.close()

@@ -11,17 +11,16 @@ from flask import Flask
 
 from grader.web.app import create_app
 from grader.web.records import Role, SubmissionState
+from tests.web import grading_hooks
 from tests.web.conftest import SAMPLE_SUBMISSION
-from tests.web.server import HOOKED_GRADER
 
 
 def broken_grader(*args, **kwargs):
     raise RuntimeError("a bug in the grader, with a secret path /srv/keys")
 
 
-def _app(tmp: Path, **config: str) -> Flask:
-    return create_app({"STREAMGRADE_DB": f"sqlite:///{tmp / 'app.db'}", "STREAMGRADE_GRADER": HOOKED_GRADER,
-                       "TESTING": True, **config})
+def _app(tmp: Path, grade=grading_hooks.grade_bytes, **config: str) -> Flask:
+    return create_app({"STREAMGRADE_DB": f"sqlite:///{tmp / 'app.db'}", "TESTING": True, **config}, grade=grade)
 
 
 @pytest.fixture
@@ -51,7 +50,7 @@ def test_too_many_submissions_are_429_with_retry_after(app: Flask):
 
 def test_a_bug_is_a_logged_500_with_no_internals_and_the_submission_stays_pending(
         tmp_path: Path, caplog: pytest.LogCaptureFixture):
-    app = _app(tmp_path, STREAMGRADE_GRADER="tests.web.test_app:broken_grader")
+    app = _app(tmp_path, grade=broken_grader)
     client, headers = app.test_client(), _token(app)
     with caplog.at_level(logging.ERROR):
         reply = client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers=headers)
@@ -99,8 +98,8 @@ def test_security_headers_are_set(app: Flask):
 def test_a_bad_setting_stops_the_app_with_a_clear_message(tmp_path: Path):
     from grader.web.settings import ConfigError
 
-    with pytest.raises(ConfigError, match="STREAMGRADE_GRADER='nope:missing'"):
-        _app(tmp_path, STREAMGRADE_GRADER="nope:missing")
+    with pytest.raises(ConfigError, match="STREAMGRADE_RATE_BURST='many'"):
+        _app(tmp_path, STREAMGRADE_RATE_BURST="many")
 
 
 def test_the_sheet_timeline_is_drawn_by_the_engine_and_shown_as_an_image(app: Flask):

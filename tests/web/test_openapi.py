@@ -18,18 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from jsonschema import Draft202012Validator
 
+from grader.grading import grade_bytes
 from grader.web.app import create_app
 from grader.web.openapi import UndocumentedRoute, build_document, documented_routes, flask_routes
 from grader.web.records import Role
+from tests.web import grading_hooks
 from tests.web.conftest import REAL_GRADER_SKIP, real_grader_works
-from tests.web.server import HOOKED_GRADER
-
-REAL_GRADER = "grader.grading:grade_bytes"
 
 
-def _app(folder: Path, grader: str = HOOKED_GRADER) -> Flask:
-    return create_app({"STREAMGRADE_DB": f"sqlite:///{folder / 'fuzz.db'}", "STREAMGRADE_GRADER": grader,
-                       "STREAMGRADE_RATE_BURST": "0", "STREAMGRADE_OPEN_REGISTRATION": "true", "TESTING": True})
+def _app(folder: Path, grade=grading_hooks.grade_bytes) -> Flask:
+    return create_app({"STREAMGRADE_DB": f"sqlite:///{folder / 'fuzz.db'}", "STREAMGRADE_RATE_BURST": "0",
+                       "STREAMGRADE_OPEN_REGISTRATION": "true", "TESTING": True}, grade=grade)
 
 
 @pytest.fixture(scope="module", params=["stand-in", "real"])
@@ -37,7 +36,8 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """The app with the stand-in grader, and with the real one (the fuzz then reaches real grading)."""
     if request.param == "real" and not real_grader_works():
         pytest.skip(REAL_GRADER_SKIP)
-    app = _app(tmp_path_factory.mktemp("openapi"), HOOKED_GRADER if request.param == "stand-in" else REAL_GRADER)
+    app = _app(tmp_path_factory.mktemp("openapi"), grading_hooks.grade_bytes if request.param == "stand-in"
+               else grade_bytes)
     yield app
     app.extensions["streamgrade"].store.close()
 

@@ -35,7 +35,6 @@ def test_environment_then_overrides():
     ("STREAMGRADE_MAX_BYTES", "0", "must be positive"),
     ("STREAMGRADE_RATE_BURST", "-1", "must not be negative"),
     ("STREAMGRADE_OPEN_REGISTRATION", "maybe", "expected true or false"),
-    ("STREAMGRADE_GRADER", "grader.grading", "expected module.path:function"),
     ("STREAMGRADE_COOKIE_SECURE", "sometimes", "expected one of auto, always, never"),
 ])
 def test_a_bad_value_names_the_variable(name: str, value: str, message: str):
