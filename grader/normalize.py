@@ -36,6 +36,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from grader.quoting import show_value
 from reference.serialize import decimal_text
 from reference.timestamps import HOUR, MINUTE, SECOND, Ticks, TimeFormatError, format_time, parse_time
 
@@ -486,26 +487,3 @@ def _list(items: Iterable[str]) -> str:
     items = list(items)
     shown = ", ".join(items[:12])
     return shown + (", ..." if len(items) > 12 else "")
-
-
-def show_value(value: Any, limit: int = 60) -> str:
-    """A value in JSON notation, cut to about ``limit`` characters, control characters escaped."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value if len(value) <= limit else value[: limit - 1] + "…"
-        text = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
-                       for c in text)
-        return '"' + text.replace('"', '\\"') + '"'
-    if isinstance(value, int):
-        return str(value) if value.bit_length() <= 190 else "a number with many digits"
-    if isinstance(value, float | Decimal):
-        text = repr(value) if isinstance(value, float) else str(value)
-        return text if len(text) <= limit else text[: limit - 1] + "…"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
-    return f"a {type(value).__name__}"

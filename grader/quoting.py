@@ -10,12 +10,17 @@ and never raises.
   characters)"``;
 * :func:`quote` is a bounded ``repr`` (the standard library's :mod:`reprlib`, which caps
   strings, lists, dicts and nesting while it walks, so a huge value is never rendered
-  whole first).
+  whole first), for Python values a submission returned;
+* :func:`show_value` spells a JSON value as a student wrote it (``"10:05"``, ``7``,
+  ``null``), for the answers of a JSON or YAML submission.
 """
 
 from __future__ import annotations
 
+import math
 import reprlib
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 #: Characters of one quoted value in feedback.
@@ -48,3 +53,29 @@ def quote(value: Any, limit: int = VALUE_LIMIT) -> str:
     except Exception:  # an object whose repr fails: its type is still worth naming
         text = f"<{type(value).__name__}>"
     return cut(text if isinstance(text, str) else f"<{type(value).__name__}>", limit)
+
+
+def show_value(value: Any, limit: int = VALUE_LIMIT - 20) -> str:
+    """A value in JSON notation as a student wrote it, cut to about ``limit`` characters,
+    control characters escaped; a container is named, not spelled out."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[: limit - 1] + "…"
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                       for c in text)
+        return '"' + text.replace('"', '\\"') + '"'
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 190 else "a number with hundreds of digits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a non-finite number"
+    if isinstance(value, float | Decimal):
+        text = repr(value) if isinstance(value, float) else str(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return f"a {type(value).__name__}"

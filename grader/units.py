@@ -14,7 +14,8 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
-from grader.normalize import NormalizeError, as_text, normalize_number, show_value
+from grader.normalize import NormalizeError, as_text, normalize_number
+from grader.quoting import show_value
 
 
 class Dimension(enum.StrEnum):

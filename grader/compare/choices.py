@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison
-from grader.normalize import ABBREVIATIONS, NormalizeError, choice_key, is_blank, show_value
+from grader.normalize import ABBREVIATIONS, NormalizeError, choice_key, is_blank
+from grader.quoting import show_value
 from grader.results import Finding
 
 #: Longest text read as a choice (normalize.MAX_TEXT); a longer one is no choice.

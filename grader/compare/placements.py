@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison
-from grader.normalize import EventById, NormalizeError, normalize_event_ref, normalize_window_start, show_value
+from grader.normalize import EventById, NormalizeError, normalize_event_ref, normalize_window_start
+from grader.quoting import show_value
 from grader.results import Finding
 from reference.timestamps import Ticks
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison
-from grader.normalize import NormalizeError, is_blank, show_value
+from grader.normalize import NormalizeError, is_blank
+from grader.quoting import show_value
 from grader.results import Finding
 
 #: Longest text the concept rubric reads; the rest of a longer answer is ignored.

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grader.quoting import show_value
 from grader.submissions.limits import KIB, MIB
 
 
@@ -36,22 +35,10 @@ def path_text(base: str, parts: Sequence[Any]) -> str:
 
 
 def show(value: Any, limit: int = 60) -> str:
-    """A value as a student wrote it, in JSON notation, cut to about ``limit`` characters."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value if len(value) <= limit else value[: limit - 1] + "…"
-        return json.dumps(printable(text, limit + 1, keep_newlines=True), ensure_ascii=False)
-    if isinstance(value, int):
-        digits = len(str(abs(value))) if value.bit_length() < 14_000 else None
-        if digits is None or digits > limit:
-            return "a number with hundreds of digits"
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else "a non-finite number"
-    return kind_of(value)
+    """A value as a student wrote it (:func:`grader.quoting.show_value`, the one way)."""
+    if isinstance(value, dict | list):
+        return kind_of(value)
+    return show_value(value, limit)
 
 
 def kind_of(value: Any) -> str:
