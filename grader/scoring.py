@@ -37,7 +37,7 @@ from grader.compare.kinds import comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
 from grader.exercises.fields import json_path
-from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part
+from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, SetKey
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
@@ -154,19 +154,13 @@ class SetPlan:
             return tuple(out)
 
 
-@dataclass(frozen=True)
-class _SetKey:
-    fingerprint: str
-    exercise_set: ExerciseSet = field(compare=False, hash=False)
-
-
 def plan_for(exercise_set: ExerciseSet) -> SetPlan:
     """The grading plan of ``exercise_set``, built once per fingerprint (its data) and shared."""
-    return _plan_cached(_SetKey(exercise_set.fingerprint, exercise_set))
+    return _plan_cached(exercise_set.key)
 
 
 @lru_cache(maxsize=1024)
-def _plan_cached(key: _SetKey) -> SetPlan:
+def _plan_cached(key: SetKey) -> SetPlan:
     exercise_set = key.exercise_set
     canonical = solve(exercise_set)
     exercises = []

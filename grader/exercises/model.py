@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -233,5 +233,20 @@ class ExerciseSet:
         return tuple(ex.id for ex in self.exercises)
 
     @property
+    def key(self) -> SetKey:
+        """The set as a cache key (its fingerprint)."""
+        return SetKey(self.fingerprint, self)
+
+    @property
     def total_points(self) -> float:
         return sum(ex.points for ex in self.exercises)
+
+
+@dataclass(frozen=True)
+class SetKey:
+    """An exercise set as a cache key: equal and hashed by its fingerprint only (a set holds
+    frozen mappings, which do not hash).  The solver, the grading plans and the variants
+    key their caches on it."""
+
+    fingerprint: str
+    exercise_set: ExerciseSet = field(compare=False, hash=False)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from grader.exercises.model import ExerciseSet
+from grader.exercises.model import ExerciseSet, SetKey
 from grader.exercises.vocabulary import CONFIG_KEYS, QUERIES
 from grader.frozen import thaw
 from grader.solutions.catalogue import SOLVERS
@@ -81,22 +81,14 @@ def _canonical(exercise_set: ExerciseSet, exercise_id: str, part_id: str) -> Can
     return Canonical(answer.value, (*answer.derivation, note), True, by_profile, profile)
 
 
-@dataclass(frozen=True)
-class _SetKey:
-    """An exercise set as a cache key: equal and hashed by its data's fingerprint only."""
-
-    fingerprint: str
-    exercise_set: ExerciseSet = field(compare=False, hash=False)
-
-
 @lru_cache(maxsize=1024)
-def _solve_cached(key: _SetKey) -> dict[str, dict[str, Canonical]]:
+def _solve_cached(key: SetKey) -> dict[str, dict[str, Canonical]]:
     s = key.exercise_set
     return {ex.id: {p.id: _canonical(s, ex.id, p.id) for p in ex.parts} for ex in s.exercises}
 
 
 @lru_cache(maxsize=1024)
-def _solve_part_cached(key: _SetKey, exercise_id: str, part_id: str, model_json: str, profile: str | None) -> Canonical:
+def _solve_part_cached(key: SetKey, exercise_id: str, part_id: str, model_json: str, profile: str | None) -> Canonical:
     answer = _compute(key.exercise_set, exercise_id, part_id, json.loads(model_json), profile)
     part = key.exercise_set.exercise(exercise_id).part(part_id)
     layers = [part.solution.config, json.loads(model_json)] + ([{"profile": profile}] if profile else [])
@@ -110,7 +102,7 @@ def solve(exercise_set: ExerciseSet) -> dict[str, dict[str, Canonical]]:
     Computed once per exercise set fingerprint (set data and parameters); each call
     returns a fresh deep copy, so a caller may modify what it gets.
     """
-    return copy.deepcopy(_solve_cached(_SetKey(exercise_set.fingerprint, exercise_set)))
+    return copy.deepcopy(_solve_cached(exercise_set.key))
 
 
 def solve_part(exercise_set: ExerciseSet, exercise_id: str, part_id: str, *,
@@ -123,7 +115,7 @@ def solve_part(exercise_set: ExerciseSet, exercise_id: str, part_id: str, *,
     exercise or part and :class:`SolutionError` when the answer cannot be computed.
     """
     exercise_set.exercise(exercise_id).part(part_id)
-    key = _SetKey(exercise_set.fingerprint, exercise_set)
+    key = exercise_set.key
     if not model and profile is None:
         return copy.deepcopy(_solve_cached(key)[exercise_id][part_id])
     model_json = json.dumps(thaw(model or {}), sort_keys=True)

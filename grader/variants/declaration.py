@@ -12,7 +12,7 @@ import hashlib
 import json
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from grader.errors import VariationError
 from grader.exercises.fields import json_path
 from grader.exercises.load import SCHEMA_DIR
-from grader.exercises.model import ExerciseSet
+from grader.exercises.model import ExerciseSet, SetKey
 from grader.frozen import freeze
 from grader.variants.constraints import CONSTRAINTS
 from grader.variants.symbols import SYMBOLS
@@ -82,23 +82,11 @@ def load_variation(base: ExerciseSet) -> Variation | None:
     if not path.is_file():
         return None
     raw_bytes = path.read_bytes()
-    return read_variation(str(path), hashlib.sha256(raw_bytes).hexdigest(), base.fingerprint, base_key(base))
-
-
-@dataclass(frozen=True)
-class BaseKey:
-    """An exercise set as a cache key: equal and hashed by its fingerprint only."""
-
-    fingerprint: str
-    exercise_set: ExerciseSet = field(compare=False, hash=False)
-
-
-def base_key(exercise_set: ExerciseSet) -> BaseKey:
-    return BaseKey(exercise_set.fingerprint, exercise_set)
+    return read_variation(str(path), hashlib.sha256(raw_bytes).hexdigest(), base.fingerprint, base.key)
 
 
 @lru_cache(maxsize=8)
-def read_variation(path_text: str, digest: str, fingerprint: str, key: BaseKey) -> Variation:
+def read_variation(path_text: str, digest: str, fingerprint: str, key: SetKey) -> Variation:
     path = Path(path_text)
     base = key.exercise_set
     try:

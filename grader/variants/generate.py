@@ -30,7 +30,7 @@ from grader.errors import VariantGenerationError, VariationError
 from grader.exercises.model import ExerciseSet, Scale
 from grader.frozen import freeze, thaw
 from grader.variants.constraints import CONSTRAINTS, Draft, probe_draft
-from grader.variants.declaration import VARIATION_FILE, BaseKey, Variation, base_key, load_variation, read_variation
+from grader.variants.declaration import VARIATION_FILE, SetKey, Variation, load_variation, read_variation
 from grader.variants.symbols import render, symbols_of
 from reference.events import Event
 from reference.profiles import Profile
@@ -230,7 +230,7 @@ def variant_from(base: ExerciseSet, variation: Variation, student_id: str, reiss
     """The variant of ``student_id`` under a variation already read (no file is read again)."""
     if not isinstance(student_id, str) or not student_id:
         raise ValueError("a variant needs a non-empty student id")
-    return _variant_cached(base_key(base), _VariationKey(variation.digest, variation), student_id, reissue)
+    return _variant_cached(base.key, _VariationKey(variation.digest, variation), student_id, reissue)
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ class _VariationKey:
 
 
 @lru_cache(maxsize=4096)
-def _variant_cached(key: BaseKey, vkey: _VariationKey, student_id: str, reissue: int) -> Variant:
+def _variant_cached(key: SetKey, vkey: _VariationKey, student_id: str, reissue: int) -> Variant:
     seed = variant_seed(vkey.variation, student_id, reissue)
     return generate_variant(key.exercise_set, seed, student_id=student_id, reissue=reissue, variation=vkey.variation)
 

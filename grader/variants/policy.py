@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader.exercises.model import ExerciseSet
-from grader.variants.declaration import VARIATION_FILE, Variation, base_key, load_variation
+from grader.variants.declaration import VARIATION_FILE, Variation, load_variation
 from grader.variants.generate import Variant, clear_variants, variant_from
 
 #: ``1``/``true``/``on`` turns variants on for every set that declares them, ``0``/``false``/``off`` off.
@@ -79,7 +79,7 @@ def policy_for(base: ExerciseSet, *, override: bool | None = None,
         stamp = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         return VariantPolicy(base)
-    return _decided(base_key(base), want, stamp)
+    return _decided(base.key, want, stamp)
 
 
 @lru_cache(maxsize=64)
