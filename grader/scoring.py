@@ -36,7 +36,7 @@ from grader.compare.base import Comparator, CompareContext, Comparison
 from grader.compare.kinds import comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
-from grader.exercises.fields import json_path
+from grader.exercises.fields import json_path, read_field
 from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, SetKey
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
@@ -49,7 +49,6 @@ NOT_ANSWERED = "not answered"
 #: Results remembered per exercise, by the answer's text; longer answers are not remembered.
 MEMO_SIZE = 4096
 MEMO_MAX_KEY = 4096
-_FIELD_SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(\[\*\])?$")
 #: The window and key a row finding starts with: ``window [10:05, 10:10), user B: ...``.
 _ROW_KEY = re.compile(r"^window (\[[^)]*\), user [^:]+):")
 
@@ -222,7 +221,7 @@ def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canoni
     erratum = exercise.erratum_for(part.id)
     published = None
     if erratum is not None:
-        value, present = field_value(thaw(exercise.published.values), part.field)
+        value, present = read_field(thaw(exercise.published.values), part.field)
         if present and not comparator.is_blank(value):
             try:
                 published = comparator.normalize(value)
@@ -263,36 +262,6 @@ def _key(value: Any) -> str:
 # -- reading a part's field -----------------------------------------------------------------------------------
 
 
-def field_value(answer: Any, path: str) -> tuple[Any, bool]:
-    """The value at a part's ``field`` in an exercise's answer, and whether it is there at all.
-
-    ``allowed_lateness_3min.retract`` descends into objects; ``options[*].policy`` collects
-    the field of every item of a list (a list results; items without it give ``None``).
-    """
-    current: list[Any] = [answer]
-    listed = False
-    for segment in path.split("."):
-        match = _FIELD_SEGMENT.match(segment)
-        if match is None:
-            return None, False
-        name, star = match.groups()
-        found = []
-        for item in current:
-            if isinstance(item, Mapping) and name in item:
-                found.append(item[name])
-            elif listed:
-                found.append(None)
-            else:
-                return None, False
-        current = found
-        if star:
-            if listed or not isinstance(current[0], list):
-                return None, False
-            current = list(current[0])
-            listed = True
-    return (current if listed else current[0]), True
-
-
 # -- scoring one part -----------------------------------------------------------------------------------------
 
 
@@ -310,7 +279,7 @@ def score_part(plan: PartPlan, answer: Any, path: str) -> PartOutcome:
 
     Remembered by the part's value, like :func:`score_exercise`.
     """
-    value, present = field_value(answer, plan.part.field) if answer is not None else (None, False)
+    value, present = read_field(answer, plan.part.field) if answer is not None else (None, False)
     key = _memo_key(path, present, value)
     if key is None:
         return _score_part(plan, value, present, path)
@@ -499,7 +468,6 @@ __all__ = [
     "SetPlan",
     "cache_clear",
     "expected_visible",
-    "field_value",
     "plan_for",
     "score_exercise",
     "score_part",

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ExerciseDataError, GraderError
+from grader.exercises.fields import read_field
 from grader.exercises.load import available_sets, load_exercise_set, sets_folder
 from grader.exercises.model import ExerciseSet, Part
 from grader.frozen import thaw
 from grader.grading import grade_answers
 from grader.results import GradeResult, Status, round_score
 from grader.solutions.job import SolutionError
-from grader.solutions.render import field_value, value_text
+from grader.solutions.render import value_text
 from grader.solutions.solve import Canonical, solve
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions" / "examples"
@@ -426,7 +427,7 @@ def _verify_set(name: str | Path, root: Path, compare: Callable[..., dict[tuple[
             verdict = verdicts[(ex.id, part.id)]
             canonical = solutions[ex.id][part.id]
             erratum = ex.erratum_for(part.id)
-            published = field_value(published_answer, part.field)
+            published = read_field(published_answer, part.field)[0]
             if verdict.agrees:
                 if erratum is not None:
                     stale.append(StaleErratum(exercise_set.id, ex.id, part.id, ex.source, published, canonical.value))

@@ -126,8 +126,8 @@ class VariantMatcher:
 
     def scores(self, answers: Mapping[str, Any]) -> dict[str, float]:
         """For each candidate, the fraction of the data parts where ``answers`` equal its canonical values."""
+        from grader.exercises.fields import read_field
         from grader.normalize import NormalizeError
-        from grader.scoring import field_value
 
         if not self.data_parts or not isinstance(answers, Mapping):
             return {sid: 0.0 for sid in self._plans}
@@ -136,7 +136,7 @@ class VariantMatcher:
             hits = 0
             for ex_id, path, comparator, expected in plan:
                 answer = answers.get(ex_id)
-                value, present = field_value(answer, path) if answer is not None else (None, False)
+                value, present = read_field(answer, path) if answer is not None else (None, False)
                 if not present or comparator.is_blank(value):
                     continue
                 try:

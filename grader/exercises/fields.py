@@ -1,6 +1,8 @@
-"""A part's field path (``rows``, ``options[*].policy``) and the schema it has in an answer.
+"""A part's field path (``rows``, ``options[*].policy``): its value in an answer, and its schema.
 
-``json_path`` spells a path as problems name it (``parts[0].points``).
+The one reader (:func:`read_field`) and writer (:func:`write_field`) of field paths, for
+grading, the solutions sheet, verify and copy detection alike; ``json_path`` spells a
+path as problems name it (``parts[0].points``).
 """
 
 from __future__ import annotations
@@ -67,3 +69,56 @@ def _alternatives(schemas: list[dict[str, Any]], defs: Mapping[str, Any]) -> Ite
         yield schema
         for key in ("anyOf", "oneOf", "allOf"):
             yield from _alternatives([s for s in schema.get(key, ()) if isinstance(s, dict)], defs)
+
+
+def read_field(answer: Any, path: str) -> tuple[Any, bool]:
+    """The value at a part's ``field`` in an exercise's answer, and whether it is there at all.
+
+    ``allowed_lateness_3min.retract`` descends into objects; ``options[*].policy`` collects
+    the field of every item of a list (a list results; items without it give ``None``).
+    """
+    current: list[Any] = [answer]
+    listed = False
+    for segment in path.split("."):
+        match = _FIELD_SEGMENT.match(segment)
+        if match is None:
+            return None, False
+        name, star = match.groups()
+        found = []
+        for item in current:
+            if isinstance(item, Mapping) and name in item:
+                found.append(item[name])
+            elif listed:
+                found.append(None)
+            else:
+                return None, False
+        current = found
+        if star:
+            if listed or not isinstance(current[0], list):
+                return None, False
+            current = list(current[0])
+            listed = True
+    return (current if listed else current[0]), True
+
+
+def write_field(answer: dict[str, Any], path: str, value: Any) -> None:
+    """Write ``value`` at ``path`` of an answer object, creating what is missing.
+
+    ``options[*].policy`` with ``[a, b]`` fills ``options: [{policy: a}, {policy: b}]``
+    (merged by index with what is there)."""
+    if "[*]" in path:
+        head, _, tail = path.partition("[*]")
+        items = answer.setdefault(head.removesuffix("."), [])
+        values = list(value or ())
+        if not tail:
+            items[:] = values
+            return
+        while len(items) < len(values):
+            items.append({})
+        for item, v in zip(items, values, strict=False):
+            write_field(item, tail.removeprefix("."), v)
+        return
+    *outer, last = path.split(".")
+    for name in outer:
+        answer = answer.setdefault(name, {})
+    answer[last] = value

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grader.exercises.fields import read_field
 from grader.exercises.model import ExerciseSet, Part
 from grader.frozen import thaw
-from grader.solutions.render import Solutions, field_value
+from grader.solutions.render import Solutions
 from reference.config import LatePolicy, RunConfig
 from reference.diagrams import Scenario, plantuml, svg_timeline
 from reference.engine import run as run_engine
@@ -60,7 +61,7 @@ def exercise_scenarios(exercise_set: ExerciseSet, exercise_id: str,
             for name, value in canonical.by_profile.items():
                 if value not in seen_values:
                     seen_values.append(value)
-                    same = " = the sheet's published answer" if value == field_value(published, part.field) else ""
+                    same = " = the sheet's published answer" if value == read_field(published, part.field)[0] else ""
                     variants.append((name, same))
         for profile, note in variants:
             overrides = dict(thaw(part.solution.config))

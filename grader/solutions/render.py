@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grader.exercises.fields import read_field, write_field
 from grader.exercises.model import Exercise, ExerciseSet, Part
 from grader.frozen import thaw
 from grader.solutions.solve import Canonical
@@ -138,52 +139,13 @@ def answer_object(exercise: Exercise, canonical: Mapping[str, Canonical]) -> dic
     """One exercise's canonical answer in the submission format (a part's field path filled in)."""
     out: dict[str, Any] = {}
     for part in exercise.parts:
-        value = canonical[part.id].value
-        segments = part.field.split(".")
-        if "[*]" in part.field:
-            _fill_list(out, segments, value)
-            continue
-        target = out
-        for segment in segments[:-1]:
-            target = target.setdefault(segment, {})
-        target[segments[-1]] = value
+        write_field(out, part.field, canonical[part.id].value)
     return out
-
-
-def _fill_list(out: dict[str, Any], segments: list[str], values: Any) -> None:
-    """``options[*].policy`` with ``[a, b]`` -> ``options: [{policy: a}, {policy: b}]`` (merged by index)."""
-    head, rest = segments[0].removesuffix("[*]"), segments[1:]
-    items = out.setdefault(head, [])
-    for i, value in enumerate(values or ()):
-        while len(items) <= i:
-            items.append({})
-        target = items[i]
-        for segment in rest[:-1]:
-            target = target.setdefault(segment, {})
-        if rest:
-            target[rest[-1]] = value
-        else:
-            items[i] = value
 
 
 def _published_value(exercise: Exercise, part: Part) -> Any:
     """The sheet's published value at a part's field (a list for a ``[*]`` field), or ``None``."""
-    return field_value(thaw(exercise.published.values), part.field)
-
-
-def field_value(answer: Any, field: str) -> Any:
-    """The value at ``field`` (``allowed_lateness_3min.retract``, ``options[*].policy``) of an answer."""
-    current: list[Any] = [answer]
-    star = False
-    for segment in field.split("."):
-        name = segment.removesuffix("[*]")
-        current = [c.get(name) if isinstance(c, Mapping) else None for c in current]
-        if segment.endswith("[*]"):
-            star = True
-            current = [item for c in current if isinstance(c, list) for item in c]
-    if star:
-        return current
-    return current[0]
+    return read_field(thaw(exercise.published.values), part.field)[0]
 
 
 def render_json(exercise_set: ExerciseSet, solutions: Solutions, exercises: Sequence[Exercise]) -> str:

@@ -27,10 +27,10 @@ from functools import lru_cache
 from typing import Any
 
 from grader.errors import VariantGenerationError, VariationError
-from grader.exercises.model import ExerciseSet, Scale
+from grader.exercises.model import ExerciseSet, Scale, SetKey
 from grader.frozen import freeze, thaw
 from grader.variants.constraints import CONSTRAINTS, Draft, probe_draft
-from grader.variants.declaration import VARIATION_FILE, SetKey, Variation, load_variation, read_variation
+from grader.variants.declaration import VARIATION_FILE, Variation, load_variation, read_variation
 from grader.variants.symbols import render, symbols_of
 from reference.events import Event
 from reference.profiles import Profile

@@ -18,9 +18,10 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from grader.cli import main
+from grader.exercises.fields import read_field
 from grader.exercises.load import PACKAGED_SETS
 from grader.frozen import thaw
-from grader.solutions.render import field_value, value_text
+from grader.solutions.render import value_text
 from grader.solutions.solve import solve
 
 SCRIPT = Path(sys.executable).with_name("streamgrade")
@@ -133,7 +134,7 @@ def test_solve_markdown_is_a_complete_sheet_with_errata(capsys, week10, solution
             assert f"### `{part.field}`" in out
             erratum = ex.erratum_for(part.id)
             if erratum is not None:
-                published = value_text(field_value(thaw(ex.published.values), part.field))
+                published = value_text(read_field(thaw(ex.published.values), part.field)[0])
                 assert f"**Erratum.** The sheet published `{published}`" in out
                 assert erratum.reason in out
     assert "```plantuml\n@startuml" in out and out.count("@enduml") >= 1

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from grader import grading
+from grader.exercises.fields import read_field, write_field
 from grader.exercises.model import ExerciseSet, Settings
 from grader.frozen import thaw
 from grader.grading import DEFAULT_SET, grade_answers, grade_bytes, grade_file, grade_submission
 from grader.results import GradeResult, Status
-from grader.scoring import field_value, plan_for
+from grader.scoring import plan_for
 from grader.solutions.solve import solve, solve_part
 from grader.submissions.read import read_submission_bytes
 from reference.timestamps import format_time, parse_time
@@ -30,22 +31,6 @@ from reference.timestamps import format_time, parse_time
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "submissions" / "examples"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expect.json"))
-
-
-def put(answer: dict[str, Any], field: str, value: Any) -> None:
-    """Write ``value`` at a part's ``field`` path (``a.b``, ``options[*].policy``)."""
-    if "[*]" in field:
-        head, tail = field.split("[*].", 1)
-        items = answer.setdefault(head, [])
-        while len(items) < len(value):
-            items.append({})
-        for item, v in zip(items, value, strict=False):
-            put(item, tail, v)
-        return
-    *outer, last = field.split(".")
-    for name in outer:
-        answer = answer.setdefault(name, {})
-    answer[last] = value
 
 
 def canonical_answers(exercise_set: ExerciseSet) -> dict[str, Any]:
@@ -56,7 +41,7 @@ def canonical_answers(exercise_set: ExerciseSet) -> dict[str, Any]:
         answer: dict[str, Any] = {}
         for part in exercise.parts:
             value = solved[exercise.id][part.id].value
-            put(answer, part.field, copy.deepcopy(value))
+            write_field(answer, part.field, copy.deepcopy(value))
         answers[exercise.id] = answer
     return answers
 
@@ -218,10 +203,10 @@ def test_published_value_of_an_erratum_earns_the_erratum_credit(week10):
     assert cases, "week10 acknowledges errata"
     for exercise, erratum in cases:
         part = exercise.part(erratum.part)
-        published, present = field_value(thaw(exercise.published.values), part.field)
+        published, present = read_field(thaw(exercise.published.values), part.field)
         assert present
         answers = canonical_answers(week10)
-        put(answers[exercise.id], part.field, published)
+        write_field(answers[exercise.id], part.field, published)
         result = part_result(grade_answers(answers, week10), exercise.id, part.id)
         assert result.score == pytest.approx(erratum.credit * part.points), (exercise.id, part.id)
         assert "published_erratum" in [f.code for f in result.findings]
@@ -238,7 +223,7 @@ def test_answer_matching_a_mistake_is_diagnosed_and_earns_its_credit(week10):
                 value = (solve_part(week10, exercise.id, part_id, model=mistake.model).value if mistake.runnable
                          else thaw(mistake.given))
                 answers = canonical_answers(week10)
-                put(answers[exercise.id], part.field, value)
+                write_field(answers[exercise.id], part.field, value)
                 result = grade_answers(answers, week10)
                 assert mistake.code in result.exercise(exercise.id).diagnosis, (exercise.id, part_id, mistake.code)
                 part_score = part_result(result, exercise.id, part_id).score
@@ -266,7 +251,7 @@ def test_answer_of_another_profile_is_named_in_feedback(week10):
                 if value == canonical.value:
                     continue
                 answers = canonical_answers(week10)
-                put(answers[exercise.id], part.field, value)
+                write_field(answers[exercise.id], part.field, value)
                 feedback = part_result(grade_answers(answers, week10), exercise.id, part.id).feedback
                 assert any(name in line and canonical.profile in line for line in feedback), (part.id, name)
 
@@ -378,9 +363,9 @@ def test_erratum_graded_full_or_none_gives_all_or_nothing(week10, grading, credi
     exercise_set = replace(week10, exercises=tuple(changed if e is exercise else e for e in week10.exercises),
                            fingerprint=f"{week10.fingerprint}:{grading}")
     part = exercise.part(erratum.part)
-    published, _ = field_value(thaw(exercise.published.values), part.field)
+    published, _ = read_field(thaw(exercise.published.values), part.field)
     answers = canonical_answers(week10)
-    put(answers[exercise.id], part.field, published)
+    write_field(answers[exercise.id], part.field, published)
     result = part_result(grade_answers(answers, exercise_set), exercise.id, part.id)
     assert result.score == pytest.approx(credit * part.points)
     assert result.status is status

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from grader.exercises.fields import read_field
 from grader.exercises.load import PACKAGED_SETS, load_exercise_set, load_named_set
 from grader.frozen import thaw
 from grader.results import ExerciseResult, GradeResult, PartResult, Status
-from grader.solutions.render import answer_object, field_value
+from grader.solutions.render import answer_object
 from grader.solutions.solve import solve
 from grader.verify import ExampleReport, VerifyReport, report_text, verify
 
@@ -52,7 +53,7 @@ def test_real_set_verifies_with_every_erratum_acknowledged():
         ex = exercise_set.exercise(e.exercise)
         assert e.acknowledged and e.reason == ex.erratum_for(e.part).reason
         assert e.engine == solutions[e.exercise][e.part].value
-        assert e.published == field_value(thaw(ex.published.values), ex.part(e.part).field)
+        assert e.published == read_field(thaw(ex.published.values), ex.part(e.part).field)[0]
         assert e.published != e.engine
         assert e.reason in e.explanation and solutions[e.exercise][e.part].derivation[0] in e.explanation
     assert not report.stale_errata
