@@ -20,14 +20,14 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
 from grader.exercises.load import DEFAULT_SET, available_sets, load_set
 from grader.exercises.model import ExerciseSet
 from grader.results import GradeResult, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
-from grader.submissions.read import Submission, SubmissionFormat, read_submission_bytes
+from grader.submissions.read import Submission, SubmissionFormat, format_for_name, read_submission_bytes
 from grader.variants.policy import policy_for
 
 #: Stored with every result by the web service (grader.web.service.grader_version).
@@ -109,7 +109,7 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
         if exercise_set in available_sets(sets):
             raise  # broken exercise data is the operator's problem, not the student's
         return unreadable(str(exercise_set), f"{name}: {exc.problems[0] if exc.problems else exc.message}")
-    if PurePath(name).suffix.lower() == ".py":
+    if format_for_name(name) is SubmissionFormat.PYTHON:
         return _grade_python(bytes(raw), name, student_id, chosen)
     try:
         sub = submission if submission is not None else read_submission_bytes(bytes(raw), name)

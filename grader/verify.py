@@ -39,10 +39,10 @@ from grader.results import GradeResult, Status, round_score
 from grader.solutions.job import SolutionError
 from grader.solutions.render import value_text
 from grader.solutions.solve import Canonical, solve
+from grader.submissions.read import SUFFIX_FORMATS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions" / "examples"
 EXPECT_SUFFIX = ".expect.json"
-SUBMISSION_SUFFIXES = (".json", ".yaml", ".yml", ".py")
 #: Hidden streams of Python examples come from this seed, so a verify run is reproducible.
 EXAMPLE_SEED = 10
 _SCORE_TOLERANCE = 0.005
@@ -262,7 +262,7 @@ def example_files(examples_dir: Path) -> list[Path]:
     if not examples_dir.is_dir():
         return []
     return sorted(p for p in examples_dir.rglob("*")
-                  if p.is_file() and p.suffix in SUBMISSION_SUFFIXES and not p.name.endswith(EXPECT_SUFFIX))
+                  if p.is_file() and p.suffix in SUFFIX_FORMATS and not p.name.endswith(EXPECT_SUFFIX))
 
 
 def grade_example(path: Path, exercise_set: ExerciseSet) -> GradeResult:

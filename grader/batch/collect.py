@@ -18,9 +18,10 @@ from pathlib import Path, PurePosixPath
 
 from grader.errors import UsageProblem
 from grader.submissions.limits import DEFAULT_LIMITS
+from grader.submissions.read import SUFFIX_FORMATS
 
 #: Suffixes of submission files.
-SUBMISSION_SUFFIXES = (".json", ".yaml", ".yml", ".py")
+SUBMISSION_SUFFIXES = tuple(SUFFIX_FORMATS)
 
 
 #: Files that are fixtures, not submissions.

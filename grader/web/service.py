@@ -25,7 +25,7 @@ from typing import Any
 from grader.errors import SandboxUnavailable, SubmissionUnreadable
 from grader.results import GradeResult, round_score, status_for
 from grader.submissions.read import Submission as ReadSubmission
-from grader.submissions.read import read_submission_bytes
+from grader.submissions.read import SubmissionFormat, format_for_name, read_submission_bytes
 from grader.web.catalogue import Catalogue
 from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
 from grader.web.records import NewSubmission, Regrade, SettlementRecord, Submission, SubmissionState, content_hash
@@ -35,7 +35,6 @@ GradeFunction = Callable[..., GradeResult]
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".py": "python"}
 MAX_REASON_LENGTH = 2000
 MAX_KEY_LENGTH = 255
 MAX_SET_LENGTH = 64
@@ -86,7 +85,7 @@ def submission_filename(name: str | None, default: str = "submission.json") -> s
         raise BadRequest(f"file name {raw[:60].encode('unicode_escape').decode('ascii')!r}: contains the control "
                          f"character U+{ord(bad):04X}; rename the file")
     base = PurePath(raw.replace("\\", "/")).name[-100:] or default
-    if PurePath(base).suffix.lower() not in SUFFIXES:
+    if format_for_name(base) is None:
         raise UnsupportedMediaType(f"{base}: unsupported file type; send a .json, .yaml or .py file")
     return base
 
@@ -153,9 +152,9 @@ class SubmissionService:
         answer a malformed body at once with its line and column; the grader is handed
         what was read and never parses the bytes again.  Python is the sandbox's to read.
         """
-        kind = SUFFIXES[PurePath(upload.filename).suffix.lower()]
+        kind = format_for_name(upload.filename)
         chosen = upload.exercise_set or None
-        if kind == "python":
+        if kind is SubmissionFormat.PYTHON:
             return chosen or self.default_set, None, None
         try:
             submission = read_submission_bytes(upload.raw, upload.filename)
