@@ -36,9 +36,8 @@ from grader.normalize import NormalizeError
 from grader.solutions.job import SolutionError
 from grader.solutions.solve import solve_part
 from reference.analysis import earliest_trigger
-from reference.events import Event
+from reference.events import Event, decimal_text
 from reference.profiles import Profile, get_profile
-from reference.serialize import decimal_text
 from reference.timestamps import NEG_INF, Bound, Ticks, format_time, parse_duration, parse_time
 from reference.windows import Window
 

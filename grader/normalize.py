@@ -37,8 +37,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from grader.quoting import show_value
-from reference.serialize import decimal_text
-from reference.timestamps import HOUR, MINUTE, SECOND, Ticks, TimeFormatError, format_time, parse_time
+from reference.events import decimal_text
+from reference.results import row_text
+from reference.timestamps import HOUR, MINUTE, SECOND, Ticks, TimeFormatError, parse_time
 
 #: Longest text any single value is read from; longer text is refused before parsing.
 MAX_TEXT = 200
@@ -406,7 +407,7 @@ class RowValue:
 
     def describe(self) -> str:
         """The sheet's notation, ``(10:00, A, 7)``."""
-        return f"({format_time(self.window_start_ms)}, {self.user_id}, {decimal_text(self.sum_amount)})"
+        return row_text(self.window_start_ms, self.user_id, self.sum_amount)
 
 
 ROW_FIELDS = ("window_start", "user_id", "sum_amount")

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
+from reference.events import decimal_text
 from reference.results import Emission, EmissionKind, LateEvent, LateOutcome, Run, Timing
-from reference.serialize import decimal_text
 from reference.timestamps import HOUR, MINUTE, NEG_INF, POS_INF, Bound, Ticks, format_duration, format_time
 from reference.windows import Window
 
@@ -58,7 +58,7 @@ def _rows_text(emissions: Sequence[Emission]) -> str:
     """``(10:00, A, 7), (10:00, B, 3)``; a late firing says ``retract``, ``emit`` or ``update``."""
     parts = []
     for e in emissions:
-        row = f"({format_time(e.window.start)}, {e.key}, {decimal_text(e.value)})"
+        row = e.row.describe()
         if e.kind is EmissionKind.RETRACT:
             row = f"retract {row}"
         elif e.kind is EmissionKind.UPDATE:
@@ -239,7 +239,7 @@ def _puml_tail(run: Run, start: int, alias: dict[Window, str], indent: str) -> l
     for window, emissions in _grouped(tail):
         lines.append(f"{indent}{alias[window]} -> K : {_firing_verb(emissions)}: {_rows_text(emissions)}")
     rows = run.final_rows()
-    listing = "\\n".join(f"({format_time(r.window_start)}, {r.user_id}, {decimal_text(r.sum_amount)})" for r in rows)
+    listing = "\\n".join(r.describe() for r in rows)
     lines.append(f"{indent}note over K : final rows\\n{listing or '(none)'}")
     return lines
 

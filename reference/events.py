@@ -40,6 +40,11 @@ class Event:
         return f"{self.event_id} ({self.user_id}, {format_time(self.event_time)}, {self.amount})"
 
 
+def decimal_text(value: Decimal) -> str:
+    """``7`` for an integral amount, ``0.3`` otherwise: no exponent, no trailing zeros."""
+    return format(value.normalize(), "f")
+
+
 def parse_amount(value: object) -> Decimal:
     """An exact ``Decimal`` from a JSON number or numeric string (floats via ``str``)."""
     if isinstance(value, bool):

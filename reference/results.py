@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reference.config import RunConfig
-from reference.events import Event
-from reference.timestamps import Bound, Ticks
+from reference.events import Event, decimal_text
+from reference.timestamps import Bound, Ticks, format_time
 from reference.windows import Window
 
 
@@ -75,6 +75,15 @@ class Row:
     @property
     def key(self) -> tuple[Ticks, str]:
         return (self.window_start, self.user_id)
+
+    def describe(self) -> str:
+        """The sheet's notation: ``(10:00, A, 7)``."""
+        return row_text(self.window_start, self.user_id, self.sum_amount)
+
+
+def row_text(window_start: Ticks, user_id: str, sum_amount: Decimal) -> str:
+    """A sink row in the sheet's notation, ``(10:00, A, 7)``: the one spelling of a row."""
+    return f"({format_time(window_start)}, {user_id}, {decimal_text(sum_amount)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from reference.events import decimal_text
 from reference.results import Emission, LateEvent, Row, Run
 from reference.timestamps import format_duration, format_time
-
-
-def decimal_text(value: Decimal) -> str:
-    """``7`` for an integral amount, ``0.3`` otherwise: no exponent, no trailing zeros."""
-    return format(value.normalize(), "f")
 
 
 def decimal_json(value: Decimal) -> int | float | str:

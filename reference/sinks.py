@@ -42,8 +42,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from reference.results import Emission, EmissionKind, Row
-from reference.serialize import decimal_text
+from reference.events import decimal_text
+from reference.results import Emission, EmissionKind, Row, row_text
 from reference.timestamps import Ticks, format_time, parse_time
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
@@ -165,7 +165,7 @@ class StoredRow:
 
     def describe(self) -> str:
         """The sheet's notation: ``(10:00, A, 7)``."""
-        return f"({format_time(self.window_start)}, {self.user_id}, {decimal_text(self.sum_amount)})"
+        return row_text(self.window_start, self.user_id, self.sum_amount)
 
 
 @dataclass(frozen=True, slots=True)

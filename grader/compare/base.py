@@ -11,8 +11,7 @@ from typing import Any
 
 from grader.normalize import is_blank
 from grader.results import Finding
-from reference.events import Event
-from reference.serialize import decimal_text
+from reference.events import Event, decimal_text
 from reference.timestamps import Ticks
 from reference.windows import Window
 

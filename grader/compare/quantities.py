@@ -16,7 +16,7 @@ from grader.compare.base import Comparator, CompareContext, Comparison
 from grader.normalize import normalize_time
 from grader.results import Finding
 from grader.units import UNITS, Dimension, normalize_quantity, parse_quantity
-from reference.serialize import decimal_text
+from reference.events import decimal_text
 from reference.timestamps import Ticks, format_time
 
 

@@ -12,7 +12,7 @@ from grader.compare.base import Comparator, CompareContext, Comparison, plural_s
 from grader.compare.quantities import Tolerance
 from grader.normalize import NormalizeError, RowValue, is_blank, normalize_row
 from grader.results import Finding
-from reference.serialize import decimal_text
+from reference.events import decimal_text
 
 
 @dataclass(frozen=True)

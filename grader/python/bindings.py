@@ -48,6 +48,8 @@ def _ticks(value: Any) -> Ticks | None:
     return None
 
 
+# A returned table or rows are the student's values: each part is cut (cut()), never spelled in full as
+# row_text() spells the engine's rows (a Decimal of exponent 10**6 would be a million digits).
 def _fmt_table(table: Table) -> str:
     if not table:
         return "{}"

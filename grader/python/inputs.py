@@ -14,7 +14,8 @@ from typing import Any
 
 from grader.python.exercise import Params
 from reference.events import Event
-from reference.timestamps import MINUTE, Ticks, format_time, to_datetime
+from reference.results import row_text
+from reference.timestamps import MINUTE, Ticks, to_datetime
 from reference.windows import Tumbling
 
 EPOCH = datetime(1970, 1, 1)
@@ -50,7 +51,7 @@ class SinkRow:
     sum_amount: Decimal
 
     def describe(self) -> str:
-        return f"({format_time(self.window_start)}, {self.user_id}, {self.sum_amount})"
+        return row_text(self.window_start, self.user_id, self.sum_amount)
 
 
 @dataclass(frozen=True)

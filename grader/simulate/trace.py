@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from reference.events import decimal_text
 from reference.results import Emission, EmissionKind, LateOutcome, Run
-from reference.serialize import decimal_text
 from reference.timestamps import format_time
 
 
@@ -81,7 +81,7 @@ def format_trace(run: Run) -> str:
     out.append("")
     out.append("final rows of the upsert sink (window_start, user_id, sum_amount):")
     rows = run.final_rows()
-    out.extend(f"  ({format_time(r.window_start)}, {r.user_id}, {decimal_text(r.sum_amount)})" for r in rows)
+    out.extend(f"  {r.describe()}" for r in rows)
     if not rows:
         out.append("  (none)")
     late = ", ".join(dict.fromkeys(x.event.event_id for x in run.late)) or "none"

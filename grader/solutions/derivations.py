@@ -12,10 +12,10 @@ from typing import Any
 
 from grader.exercises.vocabulary import ADMIT_ALL
 from grader.solutions.job import Job, lateness_of, run_config
-from reference.events import Event
+from reference.events import Event, decimal_text
 from reference.profiles import Profile
 from reference.results import Emission, EmissionKind, Row, Run
-from reference.serialize import decimal_json, decimal_text
+from reference.serialize import decimal_json
 from reference.timestamps import MINUTE, Ticks, format_duration, format_time, parse_time
 from reference.windows import Tumbling, Window
 
@@ -26,7 +26,7 @@ def row_value(row: Row) -> dict[str, Any]:
 
 
 def row_text(row: Row) -> str:
-    return f"({format_time(row.window_start)}, {row.user_id}, {decimal_text(row.sum_amount)})"
+    return row.describe()
 
 
 def rows_text(rows: Iterable[Row]) -> str:

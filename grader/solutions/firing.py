@@ -11,9 +11,8 @@ from decimal import Decimal
 
 from grader.solutions.derivations import describe_event, minutes, rules_text, window_at
 from grader.solutions.job import Answer, Job, JobSettings, engine_run, lateness_of, run_config, run_of
-from reference.events import Event
+from reference.events import Event, decimal_text
 from reference.results import Run
-from reference.serialize import decimal_text
 from reference.timestamps import NEG_INF, Bound, Ticks, format_duration, format_time, parse_time
 from reference.windows import Window
 

@@ -18,7 +18,7 @@ from grader.exercises.fields import read_field, write_field
 from grader.exercises.model import Exercise, ExerciseSet, Part
 from grader.frozen import thaw
 from grader.solutions.solve import Canonical
-from reference.serialize import decimal_text
+from reference.events import decimal_text
 from reference.timestamps import format_duration, format_time
 
 Solutions = Mapping[str, Mapping[str, Canonical]]

@@ -16,8 +16,9 @@ from grader.solutions.derivations import (
 )
 from grader.solutions.firing import previous_watermark
 from grader.solutions.job import Answer, Job, job_events, lateness_of, run_of
+from reference.events import decimal_text
 from reference.results import EmissionKind, LateOutcome, Row, Timing
-from reference.serialize import decimal_json, decimal_text
+from reference.serialize import decimal_json
 from reference.timestamps import format_duration, format_time
 from reference.windows import Window
 

@@ -10,7 +10,7 @@ from typing import Any
 from grader.exercises.model import ExerciseSet
 from grader.variants.generate import Variant, event_record, parameters_record, scale_record
 from grader.variants.symbols import short_number
-from reference.serialize import decimal_text
+from reference.events import decimal_text
 from reference.timestamps import MINUTE, format_time
 from reference.windows import Window
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from grader.variants.constraints import Draft, Probe
+from reference.events import decimal_text
 from reference.results import EmissionKind, LateOutcome
-from reference.serialize import decimal_text
 from reference.timestamps import MINUTE, format_time
 
 #: The ``${name}`` placeholders of the templates in ``variation.yaml``, and what each holds.
@@ -65,8 +65,7 @@ def _join(items: Sequence[str]) -> str:
 
 def symbols_of(d: Draft, p: Probe, late_arrival: str) -> dict[str, Any]:
     rows_w1 = [r for r in p.on_time.final_rows() if r.window_start == d.w1.start]
-    row_text = {r.user_id: f"({format_time(r.window_start)}, {r.user_id}, {decimal_text(r.sum_amount)})"
-                for r in rows_w1}
+    row_text = {r.user_id: r.describe() for r in rows_w1}
     before = next((r.sum_amount for r in rows_w1 if r.user_id == d.late.user_id), Decimal(0))
     fired = p.dropping.first_emission(d.w1)
     fired_by = next((e.describe() for e in d.events if fired and e.event_id == fired.cause), "")
@@ -82,7 +81,7 @@ def symbols_of(d: Draft, p: Probe, late_arrival: str) -> dict[str, Any]:
     rows_w2 = [r for r in p.on_time.final_rows() if r.window_start == d.w2.start]
     caused = [e for e in p.late.emissions if e.on_arrival == d.late_arrival]
     writes = ", ".join(f"{'retract' if e.kind is EmissionKind.RETRACT else 'emit'} "
-                       f"({format_time(e.window.start)}, {e.key}, {decimal_text(e.value)})" for e in caused)
+                       f"{e.row.describe()}" for e in caused)
     return {
         "on_time": f"{d.on_time[0].event_id} to {d.on_time[-1].event_id}",
         "on_time_ids": [e.event_id for e in d.on_time],
@@ -102,8 +101,7 @@ def symbols_of(d: Draft, p: Probe, late_arrival: str) -> dict[str, Any]:
         "w1": str(d.w1), "w1_start": format_time(d.w1.start), "w1_end": format_time(d.w1.end),
         "w2": str(d.w2), "w2_start": format_time(d.w2.start),
         "w1_rows": _join([row_text[k] for k in sorted(row_text)]),
-        "w2_rows": _join([f"({format_time(r.window_start)}, {r.user_id}, {decimal_text(r.sum_amount)})"
-                          for r in sorted(rows_w2, key=lambda r: r.user_id)]),
+        "w2_rows": _join([r.describe() for r in sorted(rows_w2, key=lambda r: r.user_id)]),
         "w1_events": ", ".join(e.describe() for e in in_w1),
         "w2_events": ", ".join(e.describe() for e in d.on_time if d.w2.contains(e.event_time)),
         "late_writes": writes or f"nothing: {d.late.event_id} is dropped at the expiry",
