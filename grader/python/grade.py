@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from grader.python.bindings import Binding, bindings
 from grader.python.exercise import FunctionSpec, PythonExercise, load_python_exercise
 from grader.python.inputs import Case, StreamInput
-from grader.python.judge import FunctionReport, Verdict
+from grader.python.judge import FunctionReport, Verdict, VerdictKind
 from grader.python.runs import Runs, calls_of, diagnose, pick_counterexample, run_suite, shrink, stream_length
 from grader.python.suite import Suite, build_suite
 from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status, bounded, status_for, unreadable
@@ -38,7 +38,7 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
     if cx is None and not_run:
         head = f"{report.name}: not credited: {not_run}"
         return PartResult(report.name, 0, spec.points, Status.INCORRECT, feedback=(head,),
-                          findings=(Finding("not_run", path, head),), show_expected=False)
+                          findings=(Finding(VerdictKind.NOT_RUN, path, head),), show_expected=False)
     if cx is None:
         return PartResult(report.name, spec.points, spec.points, Status.CORRECT,
                           feedback=(f"{report.name}: correct on the sheet's events and on {hidden_total} hidden "
@@ -72,17 +72,17 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
             label = "Simplest failing input among the hidden tests"
         lines += _case_lines(binding, cx, exercise, label, explain=True)
     else:
-        detail = f" ({cx.message})" if cx.kind != "wrong_value" and cx.message else ""
+        detail = f" ({cx.message})" if cx.kind is not VerdictKind.WRONG_VALUE and cx.message else ""
         lines.append(f"The hidden inputs of this exercise are not shown; the first failure: "
                      f"{cx.kind.replace('_', ' ')}{detail}.")
     lines += [m.feedback for m in report.diagnosis]
     shown_expected = show_input and exercise.show_expected
-    status = Status.INVALID if cx.kind == "wrong_type" else Status.INCORRECT
+    status = Status.INVALID if cx.kind is VerdictKind.WRONG_TYPE else Status.INCORRECT
     findings = [Finding(cx.kind, path, head)] + [Finding(m.code, path, m.feedback) for m in report.diagnosis]
     return PartResult(
         report.name, 0, spec.points, status,
         expected=binding.describe_value(cx.case.expected) if shown_expected else None,
-        given=binding.describe_value(cx.given) if show_input and cx.kind == "wrong_value" else None,
+        given=binding.describe_value(cx.given) if show_input and cx.kind is VerdictKind.WRONG_VALUE else None,
         feedback=tuple(lines), findings=tuple(findings), show_expected=shown_expected)
 
 
@@ -100,7 +100,7 @@ def _case_lines(binding: Binding, verdict: Verdict, exercise: PythonExercise, la
     """``label: input. Expected X; returned Y.`` and, with ``explain``, why X."""
     case = verdict.case
     text = f"{label}: {binding.describe_input(case.input)}."
-    if verdict.kind != "wrong_value":
+    if verdict.kind is not VerdictKind.WRONG_VALUE:
         return [f"{text} It {verdict.message}."]
     given = binding.describe_value(verdict.given)
     if not exercise.show_expected:

@@ -6,6 +6,7 @@ Judging is total: whatever came back over the channel is a verdict, never an exc
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,27 @@ from grader.python.exercise import MistakeSpec
 from grader.python.inputs import Case
 from grader.quoting import cut
 from grader.sandbox import CallOutcome
+
+
+class VerdictKind(enum.StrEnum):
+    """What became of one call.  ``PASS`` and ``NOT_RUN`` aside, each is a failure, and its
+    value is the finding code the result and the statistics carry."""
+
+    PASS = "pass"
+    NOT_RUN = "not_run"  # no honest outcome (yet): neither a pass nor a failure
+    WRONG_VALUE = "wrong_value"
+    WRONG_TYPE = "wrong_type"
+    RAISED = "raised"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    CPU = "cpu"
+    TOO_LARGE = "too_large"
+    CORRUPT = "corrupt"  # the result channel was written by the submission
+    KILLED = "killed"
+    EXITED = "exited"
+    OUTPUT_LIMIT = "output_limit"
+    RESULT_LIMIT = "result_limit"
+    LOST = "lost"  # an outcome of a kind the grader does not know
 
 
 @dataclass(frozen=True)
@@ -25,21 +47,21 @@ class Verdict:
     rerun elsewhere or, at the end, counted against the function: never as a pass."""
 
     case: Case
-    kind: str
+    kind: VerdictKind
     given: Any = None
     message: str = ""
 
     @property
     def passed(self) -> bool:
-        return self.kind == "pass"
+        return self.kind is VerdictKind.PASS
 
     @property
     def ran(self) -> bool:
-        return self.kind != "not_run"
+        return self.kind is not VerdictKind.NOT_RUN
 
 
-_OUTCOME_KINDS = {"raised": "raised", "timeout": "timeout", "memory": "memory", "cpu": "cpu",
-                  "too_large": "too_large", "too_large_total": "too_large"}
+_OUTCOME_KINDS = {"raised": VerdictKind.RAISED, "timeout": VerdictKind.TIMEOUT, "memory": VerdictKind.MEMORY,
+                  "cpu": VerdictKind.CPU, "too_large": VerdictKind.TOO_LARGE, "too_large_total": VerdictKind.TOO_LARGE}
 
 
 _OUTCOME_WORDS = {"cpu": "used up the CPU time limit", "too_large_total": "returned more than the result may hold "
@@ -54,34 +76,37 @@ def judge(binding: Binding, case: Case, outcome: CallOutcome | None) -> Verdict:
     """The verdict on one call's outcome, total: whatever came back, a verdict (a value
     the grader cannot read or compare is a wrong type, never an exception)."""
     if outcome is None:
-        return Verdict(case, "not_run", message="no outcome came back")
+        return Verdict(case, VerdictKind.NOT_RUN, message="no outcome came back")
     status = outcome.status
     try:
         if status == "ok":
             try:
                 given = binding.normalize(outcome.value)
             except TypeProblem as exc:
-                return Verdict(case, "wrong_type", message=str(exc))
-            return Verdict(case, "pass" if given == case.expected else "wrong_value", given)
+                return Verdict(case, VerdictKind.WRONG_TYPE, message=str(exc))
+            kind = VerdictKind.PASS if given == case.expected else VerdictKind.WRONG_VALUE
+            return Verdict(case, kind, given)
         if status in ("skipped", "not_defined"):
             reason = outcome.detail.get("reason", "")
-            return Verdict(case, "not_run", message=_SKIP_REASONS.get(reason, "the harness did not run it"))
+            return Verdict(case, VerdictKind.NOT_RUN, message=_SKIP_REASONS.get(reason, "the harness did not run it"))
         if status == "bad_fold_return":
-            return Verdict(case, "wrong_type", message=(
+            return Verdict(case, VerdictKind.WRONG_TYPE, message=(
                 f"upsert returned {shown(outcome.value)} ({type_of(outcome.value)}) at write "
                 f"{int(outcome.detail.get('step', 0)) + 1}; return None (changing table in place) or the table"))
         if status == "timeout":
-            return Verdict(case, "timeout", message=f"did not return within {outcome.detail.get('limit_s', '?')} s")
+            limit = outcome.detail.get("limit_s", "?")
+            return Verdict(case, VerdictKind.TIMEOUT, message=f"did not return within {limit} s")
         if status == "memory":
-            return Verdict(case, "memory", message=f"ran out of memory ({cut(outcome.error or 'MemoryError', 300)})")
+            error = cut(outcome.error or "MemoryError", 300)
+            return Verdict(case, VerdictKind.MEMORY, message=f"ran out of memory ({error})")
         if status == "raised":
-            return Verdict(case, "raised", message=f"raised {cut(outcome.error or 'an exception', 2000)}")
+            return Verdict(case, VerdictKind.RAISED, message=f"raised {cut(outcome.error or 'an exception', 2000)}")
         if status == "too_large":
-            return Verdict(case, "too_large", message=f"returned a value too large to check "
+            return Verdict(case, VerdictKind.TOO_LARGE, message=f"returned a value too large to check "
                            f"({cut(outcome.error or '', 200)})")
-        return Verdict(case, _OUTCOME_KINDS.get(status, "lost"), message=_OUTCOME_WORDS.get(status, status))
+        return Verdict(case, _OUTCOME_KINDS.get(status, VerdictKind.LOST), message=_OUTCOME_WORDS.get(status, status))
     except Exception as exc:  # whatever came back over the channel and broke a check of ours: still theirs
-        return Verdict(case, "wrong_type", message=f"returned a value the grader cannot read or compare "
+        return Verdict(case, VerdictKind.WRONG_TYPE, message=f"returned a value the grader cannot read or compare "
                        f"({type(exc).__name__}: {cut(str(exc), 200)})")
 
 
@@ -112,11 +137,11 @@ class FunctionReport:
 
     @property
     def ran(self) -> list[Verdict]:
-        return [v for v in self.verdicts.values() if v.kind != "not_run"]
+        return [v for v in self.verdicts.values() if v.kind != VerdictKind.NOT_RUN]
 
     @property
     def failures(self) -> list[Verdict]:
-        return [v for v in self.verdicts.values() if v.kind not in ("pass", "not_run")]
+        return [v for v in self.verdicts.values() if v.kind not in (VerdictKind.PASS, VerdictKind.NOT_RUN)]
 
     @property
     def not_run(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from grader.python.bindings import Binding
 from grader.python.exercise import MistakeSpec, PythonExercise
 from grader.python.inputs import Case, StreamInput, WritesInput
-from grader.python.judge import FunctionReport, Verdict, judge
+from grader.python.judge import FunctionReport, Verdict, VerdictKind, judge
 from grader.sandbox import Call, PendingRun, RunEnd, Sandbox, SandboxRun
 
 #: At most this many sandboxed runs for the suite, per function graded (plus one): each
@@ -142,7 +142,7 @@ def _take(run: SandboxRun, batch: Sequence[Case], b: Mapping[str, Binding], repo
                 continue
             report = reports[case.function]
             verdict = judge(b[case.function], case, outcome)
-            if verdict.kind != "not_run":
+            if verdict.kind is not VerdictKind.NOT_RUN:
                 report.verdicts[cid] = verdict  # the case was pending: no verdict of a run to replace
                 progress = True
             else:
@@ -159,7 +159,7 @@ def _take(run: SandboxRun, batch: Sequence[Case], b: Mapping[str, Binding], repo
             return False
         # one function alone in this process: the garbled document is its own
         case = by_id.get(culprit) or batch[0]
-        reports[case.function].record(Verdict(case, "corrupt", message=f"was running when {run.detail}"))
+        reports[case.function].record(Verdict(case, VerdictKind.CORRUPT, message=f"was running when {run.detail}"))
         return True
     if culprit is None or culprit not in by_id:
         if first:
@@ -172,18 +172,25 @@ def _take(run: SandboxRun, batch: Sequence[Case], b: Mapping[str, Binding], repo
     case = by_id[culprit]
     report = reports[case.function]
     report.lost = run.detail
-    report.record(Verdict(case, _STOP_KINDS.get(run.end, run.end.value), message=f"was running when {run.detail}"))
+    report.record(Verdict(case, _STOP_KINDS.get(run.end, VerdictKind.LOST), message=f"was running when {run.detail}"))
     return True
 
 
 #: The verdict kind of the call that was running when a run stopped early.
-_STOP_KINDS = {RunEnd.CORRUPT: "corrupt", RunEnd.BUDGET: "timeout", RunEnd.TIMEOUT: "timeout"}
+_STOP_KINDS = {RunEnd.CORRUPT: VerdictKind.CORRUPT, RunEnd.BUDGET: VerdictKind.TIMEOUT,
+               RunEnd.TIMEOUT: VerdictKind.TIMEOUT, RunEnd.KILLED: VerdictKind.KILLED,
+               RunEnd.EXITED: VerdictKind.EXITED, RunEnd.OUTPUT_LIMIT: VerdictKind.OUTPUT_LIMIT,
+               RunEnd.RESULT_LIMIT: VerdictKind.RESULT_LIMIT}
 
 
 def _not_run(reports: dict[str, FunctionReport], reason: str) -> None:
     for report in reports.values():
         if report.not_run and report.not_run_reason is None:
             report.not_run_reason = reason
+
+
+#: The failures shrinking can look for a smaller input of (a hang or a crash is not rerun).
+_SHRINKABLE = (VerdictKind.WRONG_VALUE, VerdictKind.WRONG_TYPE, VerdictKind.RAISED)
 
 
 def shrink(box: Sandbox, exercise: PythonExercise, source: bytes, display: str, b: Mapping[str, Binding],
@@ -194,7 +201,7 @@ def shrink(box: Sandbox, exercise: PythonExercise, source: bytes, display: str, 
     current: dict[str, Verdict] = {}
     for name, report in reports.items():
         if report.counterexample is not None \
-                and report.counterexample.kind in ("wrong_value", "wrong_type", "raised") \
+                and report.counterexample.kind in _SHRINKABLE \
                 and b[name].candidates(report.counterexample.case.input):
             current[name] = report.counterexample
     deadline = min(time.monotonic() + exercise.shrink_seconds, runs.deadline - MIN_RUN_S)
@@ -250,15 +257,16 @@ def pick_counterexample(report: FunctionReport, binding: Binding) -> None:
     if visible:
         report.sheet_failure = report.counterexample = visible[0]
         return
-    kinds_first = ("wrong_type", "raised", "wrong_value")
+    kinds_first = (VerdictKind.WRONG_TYPE, VerdictKind.RAISED, VerdictKind.WRONG_VALUE)
     failures.sort(key=lambda v: (kinds_first.index(v.kind) if v.kind in kinds_first else 3,
                                  binding.simplicity(v.case.input)))
     report.counterexample = failures[0]
 
 
 def diagnose(report: FunctionReport, binding: Binding, mistakes: Sequence[MistakeSpec]) -> None:
-    checked = [v for v in report.ran if v.kind in ("pass", "wrong_value")]
-    if not report.failures or not checked or any(v.kind not in ("pass", "wrong_value") for v in report.failures):
+    judged = (VerdictKind.PASS, VerdictKind.WRONG_VALUE)
+    checked = [v for v in report.ran if v.kind in judged]
+    if not report.failures or not checked or any(v.kind not in judged for v in report.failures):
         return
     for mistake in mistakes:
         model = mistake.models.get(report.name)
