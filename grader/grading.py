@@ -25,7 +25,7 @@ from pathlib import Path
 from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
 from grader.exercises.load import DEFAULT_SET, available_sets, load_set
 from grader.exercises.model import ExerciseSet
-from grader.results import GradeResult, bounded, unreadable
+from grader.results import GradeResult, Problem, bounded, unreadable
 from grader.scoring import plan_for, score_exercise
 from grader.submissions.read import Submission, SubmissionFormat, format_for_name, read_submission_bytes
 from grader.variants.policy import policy_for
@@ -43,22 +43,25 @@ def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: st
 
     Every schema problem is listed with its path (``answers.ex6.rows[1].sum_amount:
     expected a number, got "seven"``) in ``errors``, unknown exercises and fields in
-    ``warnings``; every exercise is still graded from what can be read.
+    ``warnings``, and kept structured, with its code, in ``problems``; every exercise is
+    still graded from what can be read.
     """
     plan = plan_for(exercise_set)
     notes = list(warnings)
-    errors: list[str] = []
+    problems: list[Problem] = []
     if not isinstance(answers, Mapping):
-        errors.append("answers: expected an object mapping exercise ids to answers")
+        problems.append(Problem("answers", "wrong_type", "expected an object mapping exercise ids to answers"))
         answers = {}
     answers = {str(k): v for k, v in answers.items()}
-    for problem in plan.problems(answers):
-        (errors if problem.is_error else notes).append(str(problem))
+    problems.extend(plan.problems(answers))
+    errors = [str(p) for p in problems if p.is_error]
+    notes += [str(p) for p in problems if not p.is_error]
     results = tuple(score_exercise(ex, answers.get(ex.exercise.id), f"answers.{ex.exercise.id}")
                     for ex in plan.exercises)
     score = sum(r.score for r in results)
     return GradeResult(student_id, exercise_set.id, score, exercise_set.total_points, results,
-                       tuple(dict.fromkeys(notes)), tuple(dict.fromkeys(errors)))
+                       tuple(dict.fromkeys(notes)), tuple(dict.fromkeys(errors)),
+                       problems=tuple(dict.fromkeys(problems)))
 
 
 def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -> GradeResult:

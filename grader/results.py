@@ -62,6 +62,42 @@ class Finding:
     message: str
 
 
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with an answer: where (``answers.ex6.rows[1].sum_amount``), a stable
+    ``code`` and a ``message`` for the student.  ``str(problem)`` is ``path: message``.
+
+    Codes: ``wrong_type``, ``missing_field``, ``unexpected_field`` (warning),
+    ``unknown_exercise`` (warning), ``not_allowed``, ``wrong_format``, ``too_few_items``,
+    ``too_many_items``, ``too_short``, ``too_long``, ``out_of_range``, ``duplicate_items``,
+    ``invalid``.
+    """
+
+    path: str
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message, "severity": self.severity.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        return cls(str(data["path"]), str(data["code"]), str(data["message"]), Severity(data.get("severity", "error")))
+
+
 @dataclass(frozen=True)
 class PartResult:
     id: str
@@ -143,6 +179,9 @@ class GradeResult:
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The schema problems behind ``errors`` and ``warnings``, structured (path, code,
+    #: message, severity): the API and the statistics keep their codes.
+    problems: tuple[Problem, ...] = ()
 
     @property
     def readable(self) -> bool:
@@ -161,6 +200,7 @@ class GradeResult:
             "exercises": [e.to_dict() for e in self.exercises],
             "warnings": list(self.warnings),
             "errors": list(self.errors),
+            **({"problems": [p.to_dict() for p in self.problems]} if self.problems else {}),
             **({"meta": self.meta} if self.meta else {}),
         }
 
@@ -263,4 +303,5 @@ def result_from_dict(data: dict[str, Any]) -> GradeResult:
                                         tuple(ex.get("diagnosis", ())), parts))
     return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
                        data.get("max_score", 0), tuple(exercises), tuple(data.get("warnings", ())),
-                       tuple(data.get("errors", ())), dict(data.get("meta", {})))
+                       tuple(data.get("errors", ())), dict(data.get("meta", {})),
+                       tuple(Problem.from_dict(p) for p in data.get("problems", ()) if isinstance(p, dict)))

@@ -40,9 +40,9 @@ from grader.exercises.fields import json_path, read_field
 from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, SetKey
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
-from grader.results import ExerciseResult, Finding, PartResult, Status, status_for
+from grader.results import ExerciseResult, Finding, PartResult, Problem, Severity, Status, status_for
 from grader.solutions.solve import solve
-from grader.submissions.problems import Problem, Severity, validate_answers
+from grader.submissions.problems import validate_answers
 from reference.timestamps import parse_duration
 
 NOT_ANSWERED = "not answered"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.errors import UsageProblem
-from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status, result_from_dict
+from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Problem, Status, result_from_dict
 
 
 class RecordStatus(enum.StrEnum):
@@ -49,6 +49,7 @@ def slim_result(result: GradeResult) -> dict[str, Any]:
         "score": float(result.score),
         "max_score": float(result.max_score),
         "errors": list(result.errors[:1]),
+        "problems": sorted({p.code for p in result.problems}),
         # Status is a StrEnum: json writes it as its value.
         "exercises": [[e.id, float(e.score), float(e.max_score), e.status, e.diagnosis,
                        [f.code for p in e.parts for f in p.findings]] for e in result.exercises],
@@ -79,8 +80,10 @@ def result_from_slim(data: dict[str, Any]) -> GradeResult:
         parts = (PartResult(exercise_id, score, max_score, state,
                             findings=tuple(_finding(code, exercise_id) for code in findings)),) if findings else ()
         exercises.append(ExerciseResult(exercise_id, "", score, max_score, state, (), tuple(diagnosis), parts))
+    problems = tuple(Problem("", code, "") for code in data.get("problems", ()))  # the codes, for statistics
     return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
-                       data.get("max_score", 0), tuple(exercises), (), tuple(data.get("errors", ())))
+                       data.get("max_score", 0), tuple(exercises), (), tuple(data.get("errors", ())),
+                       problems=problems)
 
 
 @dataclass

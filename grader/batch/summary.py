@@ -62,6 +62,8 @@ class BatchSummary:
     failures: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    #: (code, students) of the schema problems in the students' submissions, most common first.
+    problems: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class BatchSummary:
                           for e in self.exercises],
             "diagnoses": [{"code": c, "students": n, "exercises": list(ex)} for c, n, ex in self.diagnoses],
             "findings": [{"code": c, "students": n} for c, n in self.findings],
+            "problems": [{"code": c, "students": n} for c, n in self.problems],
             "failures": list(self.failures),
             "notes": list(self.notes),
         }
@@ -106,7 +109,9 @@ def summarize(results: Sequence[GradeResult], *, policy: Policy | str = Policy.L
     diagnosis_students: Counter[str] = Counter()
     diagnosis_exercises: dict[str, set[str]] = {}
     finding_students: Counter[str] = Counter()
+    problem_students: Counter[str] = Counter()
     for result in chosen:
+        problem_students.update({p.code for p in result.problems})
         codes: set[str] = set()
         findings: set[str] = set()
         for exercise in result.exercises:
@@ -132,6 +137,7 @@ def summarize(results: Sequence[GradeResult], *, policy: Policy | str = Policy.L
     diagnoses = tuple((code, n, tuple(sorted(diagnosis_exercises[code], key=_natural)))
                       for code, n in sorted(diagnosis_students.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
     findings = tuple(sorted(finding_students.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
+    problems = tuple(sorted(problem_students.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
     return BatchSummary(
         students=len(chosen),
         submissions=len(results) + len(failed) if submissions is None else submissions,
@@ -147,6 +153,7 @@ def summarize(results: Sequence[GradeResult], *, policy: Policy | str = Policy.L
         exercises=tuple(stats),
         diagnoses=diagnoses,
         findings=findings,
+        problems=problems,
         failures=tuple(failed),
         notes=tuple(notes),
     )
@@ -207,6 +214,12 @@ def render_summary(summary: BatchSummary, *, histogram_path: str | None = None, 
         lines.append("Most common findings (students)")
         width = max(len(clean(c)) for c, _ in summary.findings)
         for code, count in summary.findings:
+            lines.append(f"  {clean(code):<{width}}  {count:>5}")
+    if summary.problems:
+        lines.append("")
+        lines.append("Most common problems with the submissions' shape (students)")
+        width = max(len(clean(c)) for c, _ in summary.problems)
+        for code, count in summary.problems:
             lines.append(f"  {clean(code):<{width}}  {count:>5}")
     if summary.failures:
         lines.append("")

@@ -8,46 +8,16 @@ is still graded.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 from jsonschema.validators import Draft202012Validator, validator_for
 
+from grader.results import Problem, Severity
 from grader.sorting import natural_key
 from grader.submissions.wording import join_path, path_text, plural_s, printable, show
-
-
-class Severity(enum.StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem with an answer: where (``answers.ex6.rows[1].sum_amount``), a stable
-    ``code`` and a ``message`` for the student.  ``str(problem)`` is ``path: message``.
-
-    Codes: ``wrong_type``, ``missing_field``, ``unexpected_field`` (warning),
-    ``unknown_exercise`` (warning), ``not_allowed``, ``wrong_format``, ``too_few_items``,
-    ``too_many_items``, ``too_short``, ``too_long``, ``out_of_range``, ``duplicate_items``,
-    ``invalid``.
-    """
-
-    path: str
-    code: str
-    message: str
-    severity: Severity = Severity.ERROR
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity is Severity.ERROR
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 def validate_answers(answers: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]], *,

@@ -150,6 +150,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "exercises": {"type": "array", "items": ref("ExerciseResult")},
             "warnings": _STRINGS,
             "errors": _STRINGS,
+            "problems": {"type": "array", "description": "The schema problems behind `errors` and `warnings`, "
+                         "each with its path, a stable code and its severity.", "items": {
+                             "type": "object", "required": ["path", "code", "message", "severity"],
+                             "properties": {"path": {"type": "string"}, "code": {"type": "string"},
+                                            "message": {"type": "string"},
+                                            "severity": {"enum": ["error", "warning"]}}}},
             "regrade": {"type": "object"},
         },
     },

@@ -538,3 +538,18 @@ def test_the_same_file_twice_in_one_folder_is_graded_once(fake, tmp_path):
         (root / "alice" / name).write_text(answers("alice", 2), encoding="utf-8")
     outcome = run_batch(root, state_path=tmp_path / "s.jsonl", jobs=1, progress=False)
     assert len(outcome.new) == 1 and outcome.skipped_known == 1
+
+
+def test_the_summary_counts_the_codes_of_schema_problems_per_student():
+    from grader.results import Problem, Severity
+
+    def result(student: str, *codes: str) -> GradeResult:
+        problems = tuple(Problem(f"answers.ex{i}", code, "m", Severity.ERROR) for i, code in enumerate(codes))
+        return GradeResult(student, "week10", 1, 10, (), (), tuple(str(p) for p in problems), problems=problems)
+
+    summary = summarize([result("a", "wrong_type", "wrong_type"), result("b", "wrong_type", "missing_field"),
+                         result("c")])
+    assert summary.problems == (("wrong_type", 2), ("missing_field", 1))
+    assert summary.to_dict()["problems"] == [{"code": "wrong_type", "students": 2},
+                                             {"code": "missing_field", "students": 1}]
+    assert "Most common problems with the submissions' shape" in render_summary(summary)

@@ -421,3 +421,19 @@ def test_threads_grading_at_once_get_the_same_results_as_one_at_a_time():
         together = list(pool.map(lambda b: grade_bytes(*b).to_dict(), bodies))
     alone = [grade_bytes(*b).to_dict() for b in bodies]
     assert together == alone
+
+
+def test_schema_problems_keep_their_codes_in_the_result_and_its_dict(week10):
+    from grader.results import Problem, Severity, result_from_dict
+
+    answers = {"ex6": {"rows": [{"window_start": "10:00", "user_id": "A", "sum_amount": "seven"}]},
+               "ex99": {"x": 1}}
+    result = grade_answers(answers, week10)
+    codes = {(p.code, p.severity) for p in result.problems}
+    assert ("wrong_type", Severity.ERROR) in codes and ("unknown_exercise", Severity.WARNING) in codes
+    assert [str(p) for p in result.problems if p.is_error] == list(result.errors)  # the strings are their rendering
+    document = result.to_dict()
+    assert {"path": "answers.ex6.rows[0].sum_amount", "code": "wrong_type", "severity": "error",
+            "message": next(p.message for p in result.problems if p.code == "wrong_type")} in document["problems"]
+    assert result_from_dict(document).problems == result.problems
+    assert all(isinstance(p, Problem) for p in result_from_dict(document).problems)

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.errors import SubmissionUnreadable, UsageProblem
+from grader.results import Problem, Severity
 from grader.submissions.limits import ReadLimits
-from grader.submissions.problems import Problem, Severity, validate_answers
+from grader.submissions.problems import validate_answers
 from grader.submissions.read import (
     Submission,
     SubmissionFormat,
