@@ -18,15 +18,17 @@ from typing import Any
 import yaml
 
 from grader.errors import ExerciseDataError
-from grader.exercises.load import DEFAULT_SET, sets_folder
+from grader.exercises.checks import schema_problems, schema_validator
+from grader.exercises.load import DEFAULT_SET, SCHEMA_DIR, sets_folder
 from grader.exercises.model import ExerciseSet
-from reference.config import LatePolicy
+from grader.exercises.vocabulary import CONTEXT_FILE
 from reference.events import Event, event_from_mapping
 from reference.profiles import Profile, get_profile
 from reference.timestamps import MINUTE, Ticks, format_duration, parse_time
 
-#: The file of a set folder that declares its Python exercise.
+#: The file of a set folder that declares its Python exercise, and its JSON Schema.
 PYTHON_FILE = "python.yaml"
+PYTHON_SCHEMA = "python.schema.json"
 FUNCTIONS = ("assign_window", "is_late", "window_aggregate", "upsert")
 
 
@@ -126,159 +128,114 @@ class PythonExercise:
 
 @functools.lru_cache(maxsize=4)
 def load_python_exercise(path: Path | str | None = None) -> PythonExercise:
-    """Read ``python.yaml`` (and the set's ``context.yaml`` beside it); every problem found
-    is reported at once as :class:`ExerciseDataError`.  Without ``path``, the default
-    set's, in the sets folder."""
+    """Read ``python.yaml`` (and the set's ``context.yaml`` beside it), validated against
+    ``exercises/schema/python.schema.json`` and then by the checks no schema states; every
+    problem found is reported at once as :class:`ExerciseDataError`, each with its file and
+    path.  Without ``path``, the default set's, in the sets folder."""
     path = Path(path) if path is not None else sets_folder() / DEFAULT_SET / PYTHON_FILE
     problems: list[str] = []
     raw = _yaml(path, problems)
-    context = _yaml(path.with_name("context.yaml"), problems)
+    context = _yaml(path.with_name(CONTEXT_FILE), problems)
     if problems:
         raise ExerciseDataError(path.name, problems)
-    reader = _Reader(path.name, problems)
-    functions = tuple(
-        FunctionSpec(reader.str(f, "name", f"functions[{i}]"), reader.str(f, "title", f"functions[{i}]"),
-                     reader.num(f, "points", f"functions[{i}]"))
-        for i, f in enumerate(reader.list(raw, "functions")))
-    for f in functions:
-        if f.name not in FUNCTIONS:
-            problems.append(f"{path.name}: functions: unknown function {f.name!r} (known: {', '.join(FUNCTIONS)})")
-    semantics = reader.map(raw, "semantics")
-    try:
-        profile = get_profile(reader.str(semantics, "profile", "semantics"))
-        if profile.lateness_in_watermark:
-            problems.append(f"{path.name}: semantics.profile: {profile.name} has no allowed lateness of its own")
-    except ValueError as exc:
-        problems.append(f"{path.name}: semantics.profile: {exc}")
-        profile = get_profile("flink")
-    if reader.str(semantics, "late_policy", "semantics") != LatePolicy.UPDATE.value:
-        problems.append(f"{path.name}: semantics.late_policy: only 'update' gives an upsert sink's final rows")
-    sheet = reader.map(raw, "sheet_test")
-    sheet_params = Params(reader.int(sheet, "window_size_minutes", "sheet_test") * MINUTE,
-                          reader.int(sheet, "watermark_delay_minutes", "sheet_test") * MINUTE,
-                          reader.int(sheet, "allowed_lateness_minutes", "sheet_test") * MINUTE)
-    h = reader.map(raw, "hidden_tests")
-    counts = reader.map(h, "events_per_stream", "hidden_tests")
-    kinds = reader.map(h, "kinds", "hidden_tests")
-    unknown_kinds = set(kinds) - set(STREAM_KINDS)
-    if unknown_kinds:
-        problems.append(f"{path.name}: hidden_tests.kinds: unknown {sorted(unknown_kinds)} "
-                        f"(known: {list(STREAM_KINDS)})")
-    show_inputs = reader.str(h, "show_inputs", "hidden_tests")
-    if show_inputs not in ("never", "counterexample"):
-        problems.append(f"{path.name}: hidden_tests.show_inputs: {show_inputs!r} is not never or counterexample")
-    try:
-        start = parse_time(reader.str(h, "start_time", "hidden_tests"))
-    except ValueError as exc:
-        problems.append(f"{path.name}: hidden_tests.start_time: {exc}")
-        start = 10 * 60 * MINUTE
-    hidden = HiddenSpec(
-        streams=reader.int(h, "streams", "hidden_tests"), show_inputs=show_inputs,
-        sizes=tuple(reader.ints(h, "window_sizes_minutes", "hidden_tests")),
-        delays=tuple(reader.ints(h, "watermark_delays_minutes", "hidden_tests")),
-        latenesses=tuple(reader.ints(h, "allowed_lateness_minutes", "hidden_tests")),
-        users=tuple(str(u) for u in reader.list(h, "users", "hidden_tests")),
-        events_min=reader.int(counts, "min", "hidden_tests.events_per_stream"),
-        events_max=reader.int(counts, "max", "hidden_tests.events_per_stream"),
-        start=start,
-        second_share=reader.num(h, "second_granularity_share", "hidden_tests"),
-        decimal_share=reader.num(h, "decimal_amount_share", "hidden_tests"),
-        boundary_share=reader.num(h, "boundary_time_share", "hidden_tests"),
-        late_share=reader.num(h, "late_arrival_share", "hidden_tests"),
-        duplicate_share=reader.num(h, "duplicate_share", "hidden_tests"),
-        kinds=tuple((str(k), int(v)) for k, v in kinds.items()),
-        assign_per_stream=reader.int(h, "assign_window_per_stream", "hidden_tests"),
-        is_late_per_stream=reader.int(h, "is_late_per_stream", "hidden_tests"),
-        upsert_share=reader.num(h, "upsert_share", "hidden_tests"),
-        upsert_max_writes=reader.int(h, "upsert_max_writes", "hidden_tests"),
-    )
-    if not hidden.sizes or any(60 % s for s in hidden.sizes):
-        problems.append(f"{path.name}: hidden_tests.window_sizes_minutes: each size must divide 60 minutes "
-                        "(windows are aligned to midnight and to the hour alike)")
-    mistakes = []
-    for i, m in enumerate(reader.list(raw, "mistakes")):
-        models = reader.map(m, "models", f"mistakes[{i}]")
-        for fn, model in models.items():
-            if (fn, model) not in MISTAKE_MODELS:
-                problems.append(f"{path.name}: mistakes[{i}].models.{fn}: no model {model!r} for {fn}")
-        mistakes.append(MistakeSpec(reader.str(m, "code", f"mistakes[{i}]"), dict(models),
-                                    " ".join(reader.str(m, "feedback", f"mistakes[{i}]").split())))
-    sub = reader.map(raw, "submission")
-    limits = reader.map(raw, "limits")
-    shrink = reader.map(raw, "shrinking")
-    events = []
-    for i, record in enumerate((context or {}).get("events") or []):
+    context = context if isinstance(context, dict) else {}
+    problems = schema_problems(schema_validator(SCHEMA_DIR / PYTHON_SCHEMA), raw, path.name)
+    problems += _semantic_problems(raw if isinstance(raw, dict) else {}, context, path.name)
+    if problems:
+        raise ExerciseDataError(path.name, problems)
+    return _exercise(raw, context)
+
+
+def _at(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...``, or ``None`` where a level is missing or not a mapping: the
+    checks below run beside the schema's, on whatever parts have the right shape."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _semantic_problems(raw: dict[str, Any], context: dict[str, Any], file: str) -> list[str]:
+    """What the schema cannot state: a known profile with its own allowed lateness, a start
+    time, window sizes aligned to the hour, min <= max, known mistaken models, the sheet's
+    events, and the set this file belongs to."""
+    problems: list[str] = []
+    profile_name = _at(raw, "semantics", "profile")
+    if isinstance(profile_name, str):
         try:
-            events.append(event_from_mapping(record, f"context.yaml events[{i}]"))
+            if get_profile(profile_name).lateness_in_watermark:
+                problems.append(f"{file}: semantics.profile: {profile_name} has no allowed lateness of its own")
+        except ValueError as exc:
+            problems.append(f"{file}: semantics.profile: {exc}")
+    start = _at(raw, "hidden_tests", "start_time")
+    if isinstance(start, str):
+        try:
+            parse_time(start)
+        except ValueError as exc:
+            problems.append(f"{file}: hidden_tests.start_time: {exc}")
+    sizes = _at(raw, "hidden_tests", "window_sizes_minutes")
+    if isinstance(sizes, list) and any(isinstance(s, int) and s > 0 and 60 % s for s in sizes):
+        problems.append(f"{file}: hidden_tests.window_sizes_minutes: each size must divide 60 minutes "
+                        "(windows are aligned to midnight and to the hour alike)")
+    counts = _at(raw, "hidden_tests", "events_per_stream")
+    low, high = _at(counts, "min"), _at(counts, "max")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        problems.append(f"{file}: hidden_tests.events_per_stream: min is more than max")
+    for i, mistake in enumerate(raw.get("mistakes") if isinstance(raw.get("mistakes"), list) else []):
+        models = _at(mistake, "models")
+        for fn, model in (models.items() if isinstance(models, dict) else ()):
+            if fn in FUNCTIONS and isinstance(model, str) and (fn, model) not in MISTAKE_MODELS:
+                problems.append(f"{file}: mistakes[{i}].models.{fn}: no model {model!r} for {fn}")
+    for i, record in enumerate(context.get("events") or []):
+        try:
+            event_from_mapping(record, f"{CONTEXT_FILE} events[{i}]")
         except ValueError as exc:
             problems.append(str(exc))
-    settings = (context or {}).get("settings") or {}
-    declared, owner = (raw or {}).get("exercise_set"), (context or {}).get("id")
+    declared, owner = raw.get("exercise_set"), context.get("id")
     if isinstance(declared, str) and isinstance(owner, str) and declared != owner:
-        problems.append(f"{path.name}: exercise_set: {declared!r}, but the set in this folder is {owner!r} "
-                        "(context.yaml id)")
-    exercise = PythonExercise(
-        id=reader.str(raw, "id"), exercise_set=reader.str(raw, "exercise_set"), title=reader.str(raw, "title"),
-        max_bytes=reader.int(sub, "max_bytes", "submission"),
-        display_name=reader.str(sub, "display_name", "submission"),
-        profile=profile, functions=functions, sheet_params=sheet_params, sheet_events=tuple(events),
-        show_expected=bool(settings.get("show_expected", False)), hidden=hidden,
-        shrink_rounds=reader.int(shrink, "max_rounds", "shrinking"),
-        shrink_seconds=reader.num(shrink, "max_seconds", "shrinking"),
-        call_timeout_s=reader.num(limits, "call_timeout_s", "limits"),
-        forbidden_imports=tuple(str(x) for x in reader.list(raw, "forbidden_imports")),
-        mistakes=tuple(mistakes), template=reader.str(raw, "template"),
+        problems.append(f"{file}: exercise_set: {declared!r}, but the set in this folder is {owner!r} "
+                        f"({CONTEXT_FILE} id)")
+    return problems
+
+
+def _exercise(raw: dict[str, Any], context: dict[str, Any]) -> PythonExercise:
+    """The exercise from data that passed every check above."""
+    sheet, h, settings = raw["sheet_test"], raw["hidden_tests"], context.get("settings") or {}
+    hidden = HiddenSpec(
+        streams=h["streams"], show_inputs=h["show_inputs"], sizes=tuple(h["window_sizes_minutes"]),
+        delays=tuple(h["watermark_delays_minutes"]), latenesses=tuple(h["allowed_lateness_minutes"]),
+        users=tuple(str(u) for u in h["users"]), events_min=h["events_per_stream"]["min"],
+        events_max=h["events_per_stream"]["max"], start=parse_time(h["start_time"]),
+        second_share=float(h["second_granularity_share"]), decimal_share=float(h["decimal_amount_share"]),
+        boundary_share=float(h["boundary_time_share"]), late_share=float(h["late_arrival_share"]),
+        duplicate_share=float(h["duplicate_share"]), kinds=tuple((str(k), int(v)) for k, v in h["kinds"].items()),
+        assign_per_stream=h["assign_window_per_stream"], is_late_per_stream=h["is_late_per_stream"],
+        upsert_share=float(h["upsert_share"]), upsert_max_writes=h["upsert_max_writes"],
     )
-    if problems:
-        raise ExerciseDataError(path.name, problems)
-    return exercise
+    return PythonExercise(
+        id=raw["id"], exercise_set=raw["exercise_set"], title=raw["title"],
+        max_bytes=raw["submission"]["max_bytes"], display_name=raw["submission"]["display_name"],
+        profile=get_profile(raw["semantics"]["profile"]),
+        functions=tuple(FunctionSpec(f["name"], f["title"], float(f["points"])) for f in raw["functions"]),
+        sheet_params=Params(sheet["window_size_minutes"] * MINUTE, sheet["watermark_delay_minutes"] * MINUTE,
+                            sheet["allowed_lateness_minutes"] * MINUTE),
+        sheet_events=tuple(event_from_mapping(r, f"{CONTEXT_FILE} events[{i}]")
+                           for i, r in enumerate(context.get("events") or [])),
+        show_expected=bool(settings.get("show_expected", False)), hidden=hidden,
+        shrink_rounds=raw["shrinking"]["max_rounds"], shrink_seconds=float(raw["shrinking"]["max_seconds"]),
+        call_timeout_s=float(raw["limits"]["call_timeout_s"]),
+        forbidden_imports=tuple(raw["forbidden_imports"]),
+        mistakes=tuple(MistakeSpec(m["code"], dict(m["models"]), " ".join(m["feedback"].split()))
+                       for m in raw["mistakes"]),
+        template=raw["template"],
+    )
 
 
 def _yaml(path: Path, problems: list[str]) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.append(f"{path.name}: {exc}")
         return None
-
-
-class _Reader:
-    """Typed access to the YAML with every problem recorded as ``file: path: message``."""
-
-    def __init__(self, file: str, problems: list[str]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def _get(self, data: Any, key: str, where: str, kinds: tuple[type, ...], default: Any) -> Any:
-        path = f"{where}.{key}" if where else key
-        value = data.get(key) if isinstance(data, Mapping) else None
-        if value is None or (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            self.problems.append(f"{self.file}: {path}: expected {' or '.join(k.__name__ for k in kinds)}, "
-                                 f"got {value!r}")
-            return default
-        return value
-
-    def str(self, data: Any, key: str, where: str = "") -> str:
-        return self._get(data, key, where, (str,), "")
-
-    def int(self, data: Any, key: str, where: str = "") -> int:
-        return self._get(data, key, where, (int,), 0)
-
-    def num(self, data: Any, key: str, where: str = "") -> float:
-        return float(self._get(data, key, where, (int, float), 0))
-
-    def list(self, data: Any, key: str, where: str = "") -> list:
-        return self._get(data, key, where, (list,), [])
-
-    def ints(self, data: Any, key: str, where: str = "") -> list[int]:
-        values = self.list(data, key, where)
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-            self.problems.append(f"{self.file}: {where}.{key}: expected whole minutes, got {values!r}")
-            return [1]
-        return values
-
-    def map(self, data: Any, key: str, where: str = "") -> dict:
-        return self._get(data, key, where, (dict,), {})
 
 
 def python_exercise_of(exercise_set: ExerciseSet) -> PythonExercise | None:
