@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 
 from grader.exercises.vocabulary import ADMIT_ALL
-from grader.solutions.derivations import number, rules_text
-from grader.solutions.firing import earliest
+from grader.solutions.derivations import number, on_grid, rules_text
 from grader.solutions.job import Answer, Job, engine_run, prepared_events, run_config
+from reference.analysis import Figure, earliest_release, events_per_key_per_window, events_per_window, state_bytes
+from reference.config import StateModel
 from reference.events import Event
-from reference.timestamps import DAY, MINUTE, format_duration, format_time
+from reference.timestamps import format_duration, format_time
 from reference.windows import Tumbling, Window
 
 #: A dense stream (Exercise 9) never has more arrivals than this; a finer granularity is coarsened.
@@ -19,22 +19,22 @@ _DENSE_MAX_EVENTS = 20_000
 
 
 def solve_events_per_window(job: Job) -> Answer:
+    """:func:`reference.analysis.events_per_window` (or per key) at the context's scale."""
     scale, size = job.context.scale, job.settings.window_size
     per = job.args["per"]
-    if per not in ("window", "user"):
+    if per == "window":
+        figure = events_per_window(scale.events_per_day, size)
+    elif per == "user":
+        figure = events_per_key_per_window(scale.events_per_day, scale.users, size)
+    else:
         raise ValueError(f"per must be window or user, not {per!r}")
-    windows_per_day = Fraction(DAY, size)
-    per_window = Fraction(scale.events_per_day) / windows_per_day
-    lines = [
-        f"A day holds 24 h / {format_duration(size)} = {number(windows_per_day)} tumbling windows; spread uniformly, "
-        f"{scale.events_per_day} events/day / {number(windows_per_day)} = {number(per_window)} events per window "
-        f"({number(Fraction(scale.events_per_day) / (DAY // MINUTE))} events/min)."
-    ]
-    value = per_window
-    if per == "user":
-        value = per_window / scale.users
-        lines.append(f"Per user: {number(per_window)} / {scale.users} users = {number(value)} events per window.")
-    return Answer(number(value), tuple(lines))
+    return Answer(number(figure.value), _figure_lines(figure))
+
+
+def _figure_lines(figure: Figure) -> tuple[str, ...]:
+    """A formula's derivation: the computation with its numbers, then what it assumes."""
+    return (figure.formula[:1].upper() + figure.formula[1:] + ".",
+            "Assuming " + "; ".join(figure.assumptions) + ".")
 
 
 def _dense_windows(job: Job) -> tuple[int, list[str]]:
@@ -64,8 +64,7 @@ def _dense_windows(job: Job) -> tuple[int, list[str]]:
             if not p.is_droppable(w + size, lateness, mark.watermark)]
     if most > 1:
         oldest = held[0]
-        release = earliest(lambda m: p.is_droppable(oldest.end, lateness, p.watermark(m, delay, lateness)),
-                            mark.max_event_time, step)
+        release = on_grid(earliest_release(oldest.end, delay, lateness, p), mark.max_event_time, step)
         lines.append(
             f"First after the arrival at {format_time(mark.max_event_time)} (watermark {format_time(mark.watermark)}): "
             f"the user holds {', '.join(str(w) for w in held)}. {oldest} is released only when M reaches "
@@ -84,11 +83,8 @@ def solve_windows_per_key(job: Job) -> Answer:
 
 
 def solve_state_bytes(job: Job) -> Answer:
+    """:func:`reference.analysis.state_bytes` for the windows a key was measured to hold."""
     scale = job.context.scale
     most, lines = _dense_windows(job)
-    total = scale.users * most * scale.bytes_per_window
-    lines.append(
-        f"All users at their peak at once (worst case): {scale.users} users × {most} window buffers × "
-        f"{scale.bytes_per_window} bytes = {total} bytes ({number(Fraction(total, 1000))} KB), sums only."
-    )
-    return Answer(total, tuple(lines))
+    figure = state_bytes(scale.users, most, StateModel(bytes_per_window=scale.bytes_per_window))
+    return Answer(figure.value, (*lines, *_figure_lines(figure)))

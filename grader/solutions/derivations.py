@@ -46,6 +46,13 @@ def minutes(ticks: Ticks) -> int | float:
     return number(Fraction(ticks, MINUTE))
 
 
+def on_grid(m: Ticks, lo: Ticks, step: Ticks) -> Ticks:
+    """The first of ``lo, lo + step, lo + 2 step, ...`` at or after ``m``: where a boundary
+    found in integer ms lands on the data's time granularity.  Exact because every
+    question asked of it is monotone in the max event time."""
+    return lo if m <= lo else lo + -(-(m - lo) // step) * step
+
+
 def describe_event(job: Job, event_id: str) -> str:
     """An event in the sheet's notation, from the context (never a model's moved copy)."""
     try:

@@ -6,39 +6,22 @@ earliest arrival that produces it), so the answer follows the profile's boundary
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
-from grader.solutions.derivations import describe_event, minutes, rules_text, window_at
+from grader.solutions.derivations import describe_event, minutes, on_grid, rules_text, window_at
 from grader.solutions.job import Answer, Job, JobSettings, engine_run, lateness_of, run_config, run_of
+from reference.analysis import earliest_trigger
 from reference.events import Event, decimal_text
 from reference.results import Run
 from reference.timestamps import NEG_INF, Bound, Ticks, format_duration, format_time, parse_time
 from reference.windows import Window
 
 
-def earliest(predicate: Callable[[Ticks], bool], lo: Ticks, step: Ticks) -> Ticks:
-    """The smallest ``lo + k * step`` (k >= 0) where the monotone ``predicate`` holds."""
-    if predicate(lo):
-        return lo
-    hi = 1
-    while not predicate(lo + hi * step):
-        hi *= 2
-    low = hi // 2
-    while hi - low > 1:
-        mid = (low + hi) // 2
-        if predicate(lo + mid * step):
-            hi = mid
-        else:
-            low = mid
-    return lo + hi * step
-
-
 def _earliest_firing(s: JobSettings, window: Window, lateness: Ticks, lo: Ticks, step: Ticks) -> Ticks:
-    """Smallest max event time M (on the granularity grid, >= lo) at which ``window`` fires."""
-    p = s.profile
-    grid_lo = -(-lo // step) * step
-    return earliest(lambda m: p.fires(window.end, p.watermark(m, s.watermark_delay, lateness)), grid_lo, step)
+    """Smallest max event time M (on the granularity grid, >= lo) at which ``window`` fires:
+    :func:`reference.analysis.earliest_trigger`, the one search on the profile's predicates."""
+    m = earliest_trigger(window.end, s.watermark_delay, lateness, s.profile)
+    return on_grid(m, -(-lo // step) * step, step)
 
 
 def previous_watermark(run: Run, arrival: int) -> Bound:
