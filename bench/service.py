@@ -55,7 +55,7 @@ from grader.web.store import Store  # noqa: E402
 
 #: The apps gunicorn runs: the service as shipped, and with the test suite's stand-in grader.
 REAL_GRADER = "grader.web.app:create_app()"
-STAND_IN_GRADER = "tests.web.apps:create_stand_in_app()"
+STAND_IN_GRADER = "tests.grader.web.apps:create_stand_in_app()"
 #: The exercises the benchmark's submission answers (a JSON body of a realistic size).
 ANSWERED = ("ex3", "ex6", "ex10")
 

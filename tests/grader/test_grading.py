@@ -12,7 +12,6 @@ import copy
 import json
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +26,8 @@ from grader.scoring import plan_for
 from grader.solutions.solve import solve, solve_part
 from grader.submissions.read import read_submission_bytes
 from reference.timestamps import format_time, parse_time
+from tests.paths import EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "submissions" / "examples"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expect.json"))
 
 
