@@ -209,18 +209,8 @@ def render_summary(summary: BatchSummary, *, histogram_path: str | None = None, 
         width = max(len(clean(c)) for c, _, _ in summary.diagnoses)
         for code, count, exercises in summary.diagnoses:
             lines.append(f"  {clean(code):<{width}}  {count:>5}  ({clean(', '.join(exercises))})")
-    if summary.findings:
-        lines.append("")
-        lines.append("Most common findings (students)")
-        width = max(len(clean(c)) for c, _ in summary.findings)
-        for code, count in summary.findings:
-            lines.append(f"  {clean(code):<{width}}  {count:>5}")
-    if summary.problems:
-        lines.append("")
-        lines.append("Most common problems with the submissions' shape (students)")
-        width = max(len(clean(c)) for c, _ in summary.problems)
-        for code, count in summary.problems:
-            lines.append(f"  {clean(code):<{width}}  {count:>5}")
+    lines += _counted("Most common findings (students)", summary.findings)
+    lines += _counted("Most common problems with the submissions' shape (students)", summary.problems)
     if summary.failures:
         lines.append("")
         lines.append("Not graded (an error in the grader; run the batch again to retry them)")
@@ -230,6 +220,14 @@ def render_summary(summary: BatchSummary, *, histogram_path: str | None = None, 
         lines.append("Skipped")
         lines.extend(f"  {clean(item)}" for item in summary.notes)
     return "\n".join(lines) + "\n"
+
+
+def _counted(title: str, counts: Sequence[tuple[str, int]]) -> list[str]:
+    """A titled table of codes and how many students each concerns (nothing when empty)."""
+    if not counts:
+        return []
+    width = max(len(clean(code)) for code, _ in counts)
+    return ["", title, *(f"  {clean(code):<{width}}  {count:>5}" for code, count in counts)]
 
 
 # -- the histogram image ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from grader.errors import ExerciseDataError
-from grader.exercises.checks import schema_problems, schema_validator
+from grader.exercises.checks import located, read_profile, schema_problems, schema_validator
 from grader.exercises.load import DEFAULT_SET, SCHEMA_DIR, sets_folder
 from grader.exercises.model import ExerciseSet
 from grader.exercises.vocabulary import CONTEXT_FILE
@@ -160,12 +160,9 @@ def _semantic_problems(raw: dict[str, Any], context: dict[str, Any], file: str) 
     events, and the set this file belongs to."""
     problems: list[str] = []
     profile_name = _at(raw, "semantics", "profile")
-    if isinstance(profile_name, str):
-        try:
-            if get_profile(profile_name).lateness_in_watermark:
-                problems.append(f"{file}: semantics.profile: {profile_name} has no allowed lateness of its own")
-        except ValueError as exc:
-            problems.append(f"{file}: semantics.profile: {exc}")
+    profile = read_profile(profile_name, file, "semantics.profile", problems) if isinstance(profile_name, str) else None
+    if profile is not None and profile.lateness_in_watermark:
+        problems.append(located(file, "semantics.profile", f"{profile.name} has no allowed lateness of its own"))
     start = _at(raw, "hidden_tests", "start_time")
     if isinstance(start, str):
         try:
