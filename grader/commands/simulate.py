@@ -12,7 +12,7 @@ import json
 import click
 
 from grader.errors import UsageProblem
-from grader.exercises.load import sets_folder
+from grader.exercises.load import DEFAULT_SET, sets_folder
 from grader.simulate.delivery import attach_delivery
 from grader.simulate.trace import format_trace
 from reference.config import LatePolicy, RunConfig
@@ -49,7 +49,7 @@ def _sheet_context(name: str) -> dict:
 @click.command()
 @click.option("--events", "events_file", type=click.Path(dir_okay=False),
               help="Event file: .yaml, .json, .jsonl or .csv, in arrival order.")
-@click.option("--sheet", help="Use an exercise sheet's events in their arrival order, e.g. week10.")
+@click.option("--sheet", help=f"Use an exercise sheet's events in their arrival order, e.g. {DEFAULT_SET}.")
 @click.option("--window", callback=_duration, help="Window size, e.g. 5m (default: the sheet's, else 5m).")
 @click.option("--slide", callback=_duration, help="Slide of sliding windows, e.g. 1m.")
 @click.option("--session-gap", callback=_duration, help="Gap of session windows, e.g. 3m.")

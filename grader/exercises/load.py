@@ -86,7 +86,7 @@ def available_sets(root: Path | str | None = None) -> tuple[str, ...]:
 
 
 def load_named_set(name: str, root: Path | str | None = None) -> ExerciseSet:
-    """Load the set called ``name`` (``week10``) under ``root`` (default :func:`sets_folder`)."""
+    """Load the set called ``name`` (such as :data:`DEFAULT_SET`) under ``root`` (default :func:`sets_folder`)."""
     base = Path(root) if root is not None else sets_folder()
     known = available_sets(base)
     if name not in known:
