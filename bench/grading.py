@@ -2,7 +2,7 @@
 
 The submissions are generated, never typed in: for every exercise of the set, a
 submission answers it with the engine's canonical answer
-(``grader.solutions.solve(load_named_set("week10"))``), with the answer of one of the
+(``grader.solutions.solve(load_named_set(DEFAULT_SET))``), with the answer of one of the
 exercise's recognised mistakes (``solve_part(..., model=mistake.model)`` for a runnable
 mistake, the mistake's own ``given`` value otherwise), or not at all.  Answers are
 assembled from each part's ``field`` path (``rows``, ``options[*].policy``,
@@ -69,7 +69,7 @@ sys.path.insert(0, str(ROOT))
 from grader.batch.run import Task, grade_items, run_batch  # noqa: E402
 from grader.batch.state import submission_key  # noqa: E402
 from grader.batch.summary import summarize  # noqa: E402
-from grader.exercises.load import load_named_set  # noqa: E402
+from grader.exercises.load import DEFAULT_SET, load_named_set  # noqa: E402
 from grader.exercises.model import ExerciseSet  # noqa: E402
 from grader.reports import render_gradebook  # noqa: E402
 from grader.solutions.solve import solve, solve_part  # noqa: E402
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--submissions", type=int, default=10_000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--set", dest="exercise_set", default="week10")
+    ap.add_argument("--set", dest="exercise_set", default=DEFAULT_SET)
     ap.add_argument("--baseline-sample", type=int, default=None,
                     help="submissions graded cold (default: 1%% of --submissions, at least 20)")
     ap.add_argument("--repeat", type=int, default=1, help="run the batch pass N times and keep the best")

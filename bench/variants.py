@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.exercises.load import load_named_set  # noqa: E402
+from grader.exercises.load import DEFAULT_SET, load_named_set  # noqa: E402
 from grader.solutions.solve import solve  # noqa: E402
 from grader.variants.declaration import load_variation  # noqa: E402
 from grader.variants.generate import generate_variant, variant_seed  # noqa: E402
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--verify", type=int, default=200)
     args = parser.parse_args(argv)
 
-    base, load_ms = _timed(load_named_set, "week10")
+    base, load_ms = _timed(load_named_set, DEFAULT_SET)
     variation = load_variation(base)  # parsed and checked once, like a long-running service
     _, solve_sheet_ms = _timed(solve, base)
     ctx = base.context
