@@ -1,9 +1,12 @@
 """What one Python submission may cost the grader, measured from the outside.
 
 ``streamgrade grade FILE --format json`` runs in its own process, which reports its own
-peak resident memory when it ends (the sandboxed children are separate processes with
-limits of their own).  Each submission returns, or forges, something enormous; the result
-document stays under 256 KiB and the grader under 300 MB, with a clear message.
+peak resident memory when it ends (``VmHWM`` of its own address space: ``ru_maxrss`` would
+carry over the parent's peak, since Linux keeps the forked copy's high-water mark across
+``exec``, and a pytest process that has grown makes every child look as large; the
+sandboxed children are separate processes with limits of their own).  Each submission
+returns, or forges, something enormous; the result document stays under 256 KiB and the
+grader under 300 MB, with a clear message.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ pytestmark = pytest.mark.slow
 
 MAX_GRADER_RSS_MB = 300
 
-#: The CLI, then the process's own peak RSS (KiB) on stderr's last line.
+#: The CLI, then the process's own peak RSS (KiB, VmHWM) on stderr's last line.
 _RUN = """
-import resource, sys
+import sys
 from grader.cli import main
 status = main(sys.argv[1:])
-sys.stderr.write(f"\\nMAXRSS_KIB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
+hwm = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+sys.stderr.write(f"\\nMAXRSS_KIB {hwm}\\n")
 sys.exit(status or 0)
 """
 
