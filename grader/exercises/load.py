@@ -37,6 +37,7 @@ from grader.exercises.checks import (
     set_problems,
 )
 from grader.exercises.model import (
+    AttemptPolicy,
     Context,
     Erratum,
     ErratumGrading,
@@ -270,7 +271,8 @@ def _build_context(raw: Mapping[str, Any], problems: list[str]) -> tuple[Context
         scale=Scale(scale["events_per_day"], scale["users"], scale["bytes_per_window"]),
         sink=Sink(sink_raw["table"], columns, tuple(sink_raw["primary_key"])),
     )
-    return context, Settings(show_expected=settings_raw["show_expected"], profile=settings_profile.name)
+    return context, Settings(show_expected=settings_raw["show_expected"], profile=settings_profile.name,
+                             attempts=AttemptPolicy(settings_raw.get("attempts", AttemptPolicy.BEST_PER_EXERCISE)))
 
 
 def _build_exercise(raw: Mapping[str, Any], file: str, context: Context | None, problems: list[str]) -> Exercise | None:

@@ -48,12 +48,25 @@ class Sink:
     primary_key: tuple[str, ...]
 
 
+class AttemptPolicy(enum.StrEnum):
+    """Which of a student's attempts at an assignment counts (:mod:`grader.attempts`)."""
+
+    #: Each exercise's best score across attempts (PrairieLearn's rule): resubmitting never costs points.
+    BEST_PER_EXERCISE = "best_per_exercise"
+    #: The attempt with the highest total.
+    BEST_TOTAL = "best_total"
+    #: The last attempt, even a worse one.
+    LATEST = "latest"
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Set-level grading settings: whether students see expected values, and the profile."""
+    """Set-level grading settings: whether students see expected values, the profile, and
+    which attempt counts (``settings.attempts``; the default never punishes resubmitting)."""
 
     show_expected: bool
     profile: str
+    attempts: AttemptPolicy = AttemptPolicy.BEST_PER_EXERCISE
 
 
 @dataclass(frozen=True)
