@@ -66,11 +66,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.run import Task, grade_items, run_batch  # noqa: E402
+from grader.attempts import standings  # noqa: E402
+from grader.batch.run import IdSource, Task, grade_items, run_batch  # noqa: E402
 from grader.batch.state import submission_key  # noqa: E402
 from grader.batch.summary import summarize  # noqa: E402
 from grader.exercises.load import DEFAULT_SET, load_named_set  # noqa: E402
-from grader.exercises.model import ExerciseSet  # noqa: E402
+from grader.exercises.model import AttemptPolicy, ExerciseSet  # noqa: E402
 from grader.reports import render_gradebook  # noqa: E402
 from grader.solutions.solve import solve, solve_part  # noqa: E402
 
@@ -214,9 +215,12 @@ def batch_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set: st
         started = time.perf_counter()
         outcome = run_batch(root, state_path=Path(tmp) / "grades.csv.state.jsonl", exercise_set=exercise_set,
                             jobs=jobs, progress=False)
-        results = outcome.results()
-        (Path(tmp) / "grades.csv").write_text(render_gradebook(results), encoding="utf-8")
-        summary = summarize(results, submissions=len(outcome.records), failed=[r.error for r in outcome.failed])
+        attempts = outcome.attempts()
+        results = {r.source: r.grade_result for r in outcome.graded()}
+        (Path(tmp) / "grades.csv").write_text(render_gradebook(standings(attempts, AttemptPolicy.BEST_PER_EXERCISE)),
+                                              encoding="utf-8")
+        summary = summarize(attempts, results, submissions=len(outcome.records),
+                            failed=[r.error for r in outcome.failed])
         elapsed = time.perf_counter() - started
         after_self, after_children = _cpu()
         return elapsed, summary, after_self - cpu_self, after_children - cpu_children
@@ -224,7 +228,8 @@ def batch_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set: st
 
 def baseline_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set: str) -> float:
     """Seconds to grade ``submissions`` in the same pool, every one with the engine's caches cleared."""
-    tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, False, cold=True)
+    tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, IdSource.PATH,
+                  cold=True)
              for name, raw in submissions]
     failed = []
 
@@ -247,7 +252,7 @@ def profile_grading(submissions: list[tuple[str, bytes]], exercise_set: str) -> 
     from grader.batch.run import grade_task, warm_caches
 
     warm_caches(exercise_set)
-    tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, False)
+    tasks = [Task(submission_key(raw, exercise_set, name), name, raw, 0.0, name, exercise_set, IdSource.PATH)
              for name, raw in submissions]
     for task in tasks[:20]:
         grade_task(task)
@@ -287,15 +292,17 @@ def main(argv: list[str] | None = None) -> int:
         print("batch runs: " + ", ".join(f"{len(submissions) / r[0]:,.0f}/s" for r in runs) + " (the best is kept)")
     seconds, summary, parent_cpu, worker_cpu = min(runs, key=lambda r: r[0])
     batch_sps = len(submissions) / seconds
+    means = ", ".join(f"{a.assignment.value} {a.mean:.1f}%" for a in summary.assignments if a.mean is not None)
     print(f"batch:    {len(submissions)} in {seconds:.2f}s = {batch_sps:,.0f} submissions/s "
-          f"(mean {summary.mean if summary.mean is None else round(summary.mean, 1)}/{summary.max_score}, "
+          f"(mean {means}, "
           f"{summary.failed} failed, {summary.unreadable} unreadable)")
     n = len(submissions)
     print(f"          CPU per submission: workers {1000 * worker_cpu / n:.2f} ms, "
           f"parent {1000 * parent_cpu / n:.2f} ms "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while measuring)")
-    if summary.diagnoses:
-        print("          most common diagnoses: " + ", ".join(f"{c} {n}" for c, n, _ in summary.diagnoses[:5]))
+    diagnoses = [d for a in summary.assignments for d in a.diagnoses]
+    if diagnoses:
+        print("          most common diagnoses: " + ", ".join(f"{c} {n}" for c, n, _ in diagnoses[:5]))
 
     sample_size = args.baseline_sample or max(20, len(submissions) // 100)
     sample = submissions[: min(sample_size, len(submissions))]

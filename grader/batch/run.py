@@ -8,6 +8,7 @@ again one at a time, so only the guilty one fails.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import enum
 import multiprocessing as mp
 import os
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from grader.attempts import Assignment, Attempt, assignment_for
 from grader.batch.collect import close_archives, collect, read_location
 from grader.batch.state import (
     FINAL_STATUSES,
@@ -30,8 +32,10 @@ from grader.batch.state import (
     slim_result,
     submission_key,
 )
+from grader.errors import SubmissionUnreadable
 from grader.exercises.load import DEFAULT_SET
 from grader.results import GradeResult
+from grader.submissions.read import Submission, read_submission_bytes
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,26 @@ class Task:
     submitted_at: float
     path_student: str
     exercise_set: str
-    id_from_path: bool
+    id_from: IdSource
     #: Clear the engine's and the grader's caches first (:func:`clear_grading_caches`).
     cold: bool = False
     results_dir: str | None = None
     location: tuple[str, str | None] | None = None
     #: The ``--variants`` flag (``None``: the environment and the data decide).
     variants: bool | None = None
+
+
+class IdSource(enum.StrEnum):
+    """Where a batch takes each submission's student from.
+
+    ``path`` (the default): the first folder below the root, else the file's stem; a
+    ``student_id`` written in the file that disagrees is a warning and never moves the
+    grade.  ``content``: the file's ``student_id`` (the path when it has none); two paths
+    claiming one student are then an error (:func:`identity_conflicts`).
+    """
+
+    PATH = "path"
+    CONTENT = "content"
 
 
 #: Resume keys a worker skips (this process's copy, set by :func:`_start_worker` or :func:`grade_items`).
@@ -112,12 +129,27 @@ def clear_grading_caches() -> None:
     scoring.cache_clear()
 
 
-def grade_task(task: Task) -> Record | None:
+@dataclass(frozen=True)
+class Skipped:
+    """A submission whose key is known already (graded in an earlier run): not graded again.
+
+    The key travels back so the batch knows which earlier record is the file's current one."""
+
+    key: str
+
+
+#: How a worker's line says "skipped" (records are JSON objects, so never start with it).
+_SKIPPED = "skip:"
+
+
+def grade_task(task: Task) -> Record | Skipped:
     """Grade one submission; never raises: any exception becomes a ``failed`` record.
 
-    ``None`` when the submission's key is known already (graded in an earlier run).  A
-    result without a student id gets the one its path names (``meta.student_id_from``
-    says so).  With ``task.results_dir`` the whole result is written there, by the worker.
+    :class:`Skipped` when the submission's key is known already (graded in an earlier run).  The
+    student is the one the path names (or, with ``--id-from content``, the file's
+    ``student_id``); ``meta.identity`` records both, and a file naming someone else than
+    its path gets a warning.  With ``task.results_dir`` the whole result is written
+    there, by the worker.
     """
     from grader import grading
 
@@ -131,20 +163,25 @@ def grade_task(task: Task) -> Record | None:
             return Record(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error,
                           record_line(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
     if key is None:
-        key = submission_key(raw, task.exercise_set, task.path_student)
+        key = submission_key(raw, task.exercise_set, task.path_student, task.id_from.value)
         if key in _KNOWN_KEYS:
-            return None
+            return Skipped(key)
         _KNOWN_KEYS.add(key)  # the same file twice in one run is graded once per worker
     try:
         if task.cold:
             clear_grading_caches()
-        forced = task.path_student if task.id_from_path else None
-        result = grading.grade_bytes(raw, task.source, forced, task.exercise_set, variants=task.variants)
-        if not result.student_id:
-            result = replace(result, student_id=task.path_student, meta={**result.meta, "student_id_from": "path"})
+        submission, claimed = _claimed_student(raw, task.source)
+        student = claimed if task.id_from is IdSource.CONTENT and claimed else task.path_student
+        result = grading.grade_bytes(raw, task.source, student, task.exercise_set, submission=submission,
+                                     variants=task.variants)
+        identity = {"from": "content" if student == claimed and task.id_from is IdSource.CONTENT else "path",
+                    "path": task.path_student, "claimed": claimed}
+        warning = identity_warning(identity)
+        result = replace(result, student_id=student, meta={**result.meta, "identity": identity},
+                         warnings=result.warnings + ((warning,) if warning else ()))
         status = RecordStatus.GRADED if result.readable else RecordStatus.UNREADABLE
         error = None if result.readable else "; ".join(result.errors)
-        data: dict[str, Any] | None = slim_result(result)
+        data: dict[str, Any] | None = slim_result(result, parts=assignment_for(task.source) is Assignment.PYTHON)
         if task.results_dir is not None:
             _write_result(Path(task.results_dir), task.source, result)
     except BaseException as exc:  # one submission never stops the batch
@@ -159,32 +196,72 @@ def grade_task(task: Task) -> Record | None:
     return Record(key, task.source, status, task.submitted_at, data, error, line)
 
 
-def _grade_chunk(tasks: list[Task]) -> list[str | None]:
+def _claimed_student(raw: bytes, source: str) -> tuple[Submission | None, str | None]:
+    """The submission as read (handed on, so it is not parsed twice) and the ``student_id`` it writes."""
+    if assignment_for(source) is Assignment.PYTHON:
+        return None, None
+    try:
+        submission = read_submission_bytes(raw, source)
+    except SubmissionUnreadable:
+        return None, None  # grading reports why, with the line and column
+    return submission, submission.student_id or None
+
+
+def identity_warning(identity: dict[str, Any]) -> str | None:
+    """The gradebook's warning when the file names another student than its path (``None`` when they agree)."""
+    claimed, path = identity.get("claimed"), identity.get("path")
+    if not claimed or claimed == path:
+        return None
+    if identity.get("from") == "content":
+        return f"graded as {claimed!r}, the student_id in the file; its path names {path!r}"
+    return (f"the file says student_id {claimed!r}, but its path names {path!r}: graded as {path!r} "
+            "(use --id-from content to take the file's id)")
+
+
+def _grade_chunk(tasks: list[Task]) -> list[str]:
     # Lines, not records, travel back: one string pickles far cheaper than nested dicts.
-    return [None if (record := grade_task(t)) is None else record.line for t in tasks]
+    return [f"{_SKIPPED}{done.key}" if isinstance(done := grade_task(t), Skipped) else done.line or "" for t in tasks]
+
+
+def _from_line(line: str) -> Record | Skipped:
+    return Skipped(line[len(_SKIPPED):]) if line.startswith(_SKIPPED) else Record.from_line(line)
 
 
 @dataclass
 class BatchOutcome:
-    """What a batch run did: the new records, the previous ones, and what was skipped."""
+    """What a batch run did: the new records, the previous ones, and what was skipped.
+
+    ``current`` holds the keys of the files as they are now (graded now, or skipped as
+    graded before): a previous record of a file since changed or removed, or graded under
+    the other ``--id-from``, is no attempt any more.  ``None``: every previous record counts.
+    """
 
     new: list[Record]
     previous: list[Record]
     skipped_known: int
     notes: list[str]
+    current: frozenset[str] | None = None
 
     @property
     def records(self) -> list[Record]:
-        """Every record, previous and new; for a key graded more than once, the last one counts."""
+        """The records of the files as they are now; for a key graded more than once, the last one counts."""
         latest: dict[str, Record] = {}
-        for record in [*self.previous, *self.new]:
+        kept = self.previous if self.current is None else [r for r in self.previous if r.key in self.current]
+        for record in [*kept, *self.new]:
             latest[record.key] = record
         return list(latest.values())
 
     def results(self) -> list[GradeResult]:
         """The results of every readable or unreadable submission, oldest submission first."""
-        records = sorted((r for r in self.records if r.result is not None), key=lambda r: (r.submitted_at, r.source))
-        return [r.grade_result for r in records]  # type: ignore[misc]
+        return [r.grade_result for r in self.graded()]  # type: ignore[misc]
+
+    def graded(self) -> list[Record]:
+        """The records with a result (readable or not), oldest submission first."""
+        return sorted((r for r in self.records if r.result is not None), key=lambda r: (r.submitted_at, r.source))
+
+    def attempts(self) -> list[Attempt]:
+        """Every graded record as an attempt at its assignment (:mod:`grader.attempts`), oldest first."""
+        return [attempt_of(r) for r in self.graded()]
 
     @property
     def failed(self) -> list[Record]:
@@ -245,11 +322,11 @@ def chunk_size(count: int, jobs: int) -> int:
 
 
 def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: str,
-                on_records: Callable[[list[Record | None]], None], known: Iterable[str] = ()) -> None:
+                on_records: Callable[[list[Record | Skipped]], None], known: Iterable[str] = ()) -> None:
     """Grade ``tasks`` with ``jobs`` worker processes (in this process when ``jobs`` is 1).
 
     ``on_records`` is called in this process with the records of each chunk as soon as
-    it is done, in completion order; ``None`` stands for a submission skipped because
+    it is done, in completion order; a :class:`Skipped` stands for a submission skipped because
     its key is in ``known``.  Tasks are consumed lazily: at most a few chunks per worker
     are in flight, so a large folder is never all in memory.
 
@@ -273,11 +350,11 @@ def grade_items(tasks: Iterable[Task], *, jobs: int, total: int, exercise_set: s
 
 
 def _grade_in_pool(chunks: Iterator[list[Task]], jobs: int, exercise_set: str, known: frozenset[str],
-                   on_records: Callable[[list[Record | None]], None]) -> None:
+                   on_records: Callable[[list[Record | Skipped]], None]) -> None:
     suspects: deque[Task] = deque()
     pool = _pool(jobs, exercise_set, known)
-    pending: dict[cf.Future[list[str | None]], list[Task]] = {}
-    alone: cf.Future[list[str | None]] | None = None
+    pending: dict[cf.Future[list[str]], list[Task]] = {}
+    alone: cf.Future[list[str]] | None = None
     try:
         while True:
             if suspects:
@@ -303,7 +380,7 @@ def _grade_in_pool(chunks: Iterator[list[Task]], jobs: int, exercise_set: str, k
                     else:
                         suspects.extend(chunk)
                     continue
-                on_records([None if line is None else Record.from_line(line) for line in lines])
+                on_records([_from_line(line) for line in lines])
             if broken:
                 for chunk in pending.values():
                     suspects.extend(chunk)
@@ -337,8 +414,33 @@ def _died(task: Task) -> Record:
                   record_line(key, task.source, RecordStatus.FAILED, task.submitted_at, None, error))
 
 
+def attempt_of(record: Record) -> Attempt:
+    """A graded record as an attempt: its ref is its source path, its order its time, then its path."""
+    result = record.grade_result
+    assert result is not None
+    warning = identity_warning(result.meta.get("identity", {}))
+    return Attempt.of(result, ref=record.source, order=(record.submitted_at, record.source),
+                      assignment=assignment_for(record.source), warnings=(f"{record.source}: {warning}",) if warning
+                      else ())
+
+
+def identity_conflicts(records: Iterable[Record]) -> dict[str, tuple[str, ...]]:
+    """Students whose id is claimed by files under more than one student's path (``--id-from content``):
+    each such id, with every file claiming it."""
+    paths: dict[str, set[str]] = {}
+    files: dict[str, list[str]] = {}
+    for record in records:
+        identity = record.grade_result.meta.get("identity", {}) if record.grade_result is not None else {}
+        if identity.get("from") != "content" or not record.grade_result or not record.grade_result.student_id:
+            continue
+        student = record.grade_result.student_id
+        paths.setdefault(student, set()).add(str(identity.get("path")))
+        files.setdefault(student, []).append(record.source)
+    return {s: tuple(sorted(files[s])) for s in sorted(paths) if len(paths[s]) > 1}
+
+
 def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[str], exercise_set: str = DEFAULT_SET,
-              jobs: int | None = None, id_from_path: bool = False, restart: bool = False,
+              jobs: int | None = None, id_from: IdSource | str = IdSource.PATH, restart: bool = False,
               results_dir: str | os.PathLike[str] | None = None, progress: bool | None = None,
               progress_stream: TextIO | None = None, variants: bool | None = None) -> BatchOutcome:
     """Grade every submission under ``source`` not already in the state file; append as they finish.
@@ -361,19 +463,21 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
 
-        tasks = [Task(None, entry.source, None, entry.submitted_at, entry.path_student, exercise_set, id_from_path,
+        tasks = [Task(None, entry.source, None, entry.submitted_at, entry.path_student, exercise_set, IdSource(id_from),
                       results_dir=None if out_dir is None else str(out_dir), location=entry.location,
                       variants=variants)
                  for entry in collection.entries]
         new: list[Record] = []
+        seen: set[str] = set()
         skipped = [0]
         bar = Progress(len(tasks), progress_stream, enabled=progress)
         state.parent.mkdir(parents=True, exist_ok=True)
         with open(state, "a", encoding="utf-8") as log:
-            def on_records(records: list[Record | None]) -> None:
+            def on_records(records: list[Record | Skipped]) -> None:
                 for record in records:
-                    if record is None:
+                    if isinstance(record, Skipped):
                         skipped[0] += 1
+                        seen.add(record.key)
                     else:
                         log.write((record.line or "") + "\n")
                         new.append(record)
@@ -386,7 +490,7 @@ def run_batch(source: str | os.PathLike[str], *, state_path: str | os.PathLike[s
                             on_records=on_records, known=done_keys)
             finally:
                 bar.close()
-        return BatchOutcome(new, previous, skipped[0], notes)
+        return BatchOutcome(new, previous, skipped[0], notes, frozenset(seen | {r.key for r in new}))
     finally:
         close_archives()
 

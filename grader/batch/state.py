@@ -30,18 +30,25 @@ class RecordStatus(enum.StrEnum):
 FINAL_STATUSES = frozenset({RecordStatus.GRADED, RecordStatus.UNREADABLE})
 
 
-def submission_key(raw: bytes, exercise_set: str, student: str) -> str:
-    """The resume key: what was graded (content hash), against what, for whom the path says."""
-    return f"{exercise_set}:{student}:{hashlib.sha256(raw).hexdigest()}"
+def submission_key(raw: bytes, exercise_set: str, student: str, id_from: str = "path") -> str:
+    """The resume key: what was graded (content hash), against what, for whom the path says,
+    and whether the file's own ``student_id`` was asked to decide (``id_from``): a rerun with
+    the other ``--id-from`` grades again, since the student may differ."""
+    key = f"{exercise_set}:{student}:{hashlib.sha256(raw).hexdigest()}"
+    return key if id_from == "path" else f"{key}:{id_from}"
 
 
-def slim_result(result: GradeResult) -> dict[str, Any]:
+def slim_result(result: GradeResult, *, parts: bool = False) -> dict[str, Any]:
     """What gradebooks and statistics read of a result, compact: this is what the state file keeps.
 
     ``{student_id, exercise_set, score, max_score, errors (the first), exercises: [[id,
-    score, max_score, status, diagnosis, finding codes], ...]}``; exercises are rows, not
-    objects, because a class of thousands is written, sent between processes and read
-    back.  The whole result (feedback, parts) goes to ``--results-dir``.
+    score, max_score, status, diagnosis, finding codes(, parts)], ...], identity}``;
+    exercises are rows, not objects, because a class of thousands is written, sent
+    between processes and read back.  ``parts`` adds each part's ``[id, score,
+    max_score, status, finding codes]``: the Python assignment's gradebook columns are its functions,
+    which are the parts of its one exercise.  ``identity`` is who the path and the file
+    say the student is (``meta.identity``).  The whole result (feedback, parts) goes to
+    ``--results-dir``.
     """
     return {
         "student_id": result.student_id,
@@ -52,7 +59,11 @@ def slim_result(result: GradeResult) -> dict[str, Any]:
         "problems": sorted({p.code for p in result.problems}),
         # Status is a StrEnum: json writes it as its value.
         "exercises": [[e.id, float(e.score), float(e.max_score), e.status, e.diagnosis,
-                       [f.code for p in e.parts for f in p.findings]] for e in result.exercises],
+                       [f.code for p in e.parts for f in p.findings]]
+                      + ([[[p.id, float(p.score), float(p.max_score), p.status, [f.code for f in p.findings]]
+                            for p in e.parts]] if parts else [])
+                      for e in result.exercises],
+        **({"identity": dict(result.meta["identity"])} if "identity" in result.meta else {}),
     }
 
 
@@ -75,14 +86,20 @@ def result_from_slim(data: dict[str, Any]) -> GradeResult:
     if rows and isinstance(rows[0], dict):
         return result_from_dict(data)
     exercises = []
-    for exercise_id, score, max_score, status, diagnosis, findings in rows:
+    for exercise_id, score, max_score, status, diagnosis, findings, *rest in rows:
         state = _STATUSES[status]
-        parts = (PartResult(exercise_id, score, max_score, state,
-                            findings=tuple(_finding(code, exercise_id) for code in findings)),) if findings else ()
+        if rest:  # the parts themselves, each with its findings
+            parts = tuple(PartResult(pid, pscore, pmax, _STATUSES[pstatus],
+                                     findings=tuple(_finding(code, exercise_id) for code in codes))
+                          for pid, pscore, pmax, pstatus, codes in rest[0])
+        else:
+            parts = (PartResult(exercise_id, score, max_score, state,
+                                findings=tuple(_finding(code, exercise_id) for code in findings)),) if findings else ()
         exercises.append(ExerciseResult(exercise_id, "", score, max_score, state, (), tuple(diagnosis), parts))
     problems = tuple(Problem("", code, "") for code in data.get("problems", ()))  # the codes, for statistics
+    meta = {"identity": dict(data["identity"])} if isinstance(data.get("identity"), dict) else {}
     return GradeResult(data.get("student_id"), data.get("exercise_set", ""), data.get("score", 0),
-                       data.get("max_score", 0), tuple(exercises), (), tuple(data.get("errors", ())),
+                       data.get("max_score", 0), tuple(exercises), (), tuple(data.get("errors", ())), meta,
                        problems=problems)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from grader.attempts import POLICY_SPELLINGS
 from grader.errors import GraderError, SubmissionUnreadable, UsageProblem
 from grader.exercises.load import DEFAULT_SET, available_sets
 from grader.reports import FORMATS, render, render_gradebook, render_junit
@@ -126,8 +127,10 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
 @click.option("--gradebook", required=True, type=click.Path(dir_okay=False), help="Gradebook CSV to write.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of CPUs).")
-@click.option("--policy", type=click.Choice(["latest", "best"]), default="latest", show_default=True,
-              help="Which of a student's submissions the gradebook keeps.")
+@click.option("--policy", type=click.Choice(sorted(POLICY_SPELLINGS)), default=None,
+              help="Which attempt counts: best_per_exercise (each exercise's best score), best_total (the best "
+                   "attempt), latest (best is best_total). Default: the set's settings.attempts, else "
+                   "best_per_exercise.")
 @click.option("--results-dir", type=click.Path(file_okay=False),
               help="Also write each submission's result (JSON result format) into this folder.")
 @click.option("--set", "exercise_set", default=DEFAULT_SET, show_default=True, help="Exercise set to grade against.")
@@ -136,52 +139,70 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
 @click.option("--restart", is_flag=True, help="Forget the resume file and grade everything again.")
 @click.option("--histogram", type=click.Path(dir_okay=False),
               help="Histogram image of total scores, .png or .svg (default: GRADEBOOK.histogram.png).")
-@click.option("--id-from", type=click.Choice(["submission", "path"]), default="submission", show_default=True,
-              help="Student id from the file (the path when it has none) or always from the path "
-                   "(first folder, or the file's stem).")
+@click.option("--id-from", type=click.Choice(["path", "content", "submission"]), default="path", show_default=True,
+              help="Who a file belongs to: its path (the first folder below the root, else the file's stem; a "
+                   "student_id in the file that disagrees is a warning), or the student_id in the file (content; "
+                   "submission is another name for it; the path when it has none).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--variants/--no-variants", default=None,
               help="Grade each student against their own variant (default: STREAMGRADE_VARIANTS, else the set's "
                    "variation.yaml).")
-def batch(source: str, gradebook: str, jobs: int | None, policy: str, results_dir: str | None, exercise_set: str,
-          state_path: str | None, restart: bool, histogram: str | None, id_from: str,
+def batch(source: str, gradebook: str, jobs: int | None, policy: str | None, results_dir: str | None,
+          exercise_set: str, state_path: str | None, restart: bool, histogram: str | None, id_from: str,
           progress: bool | None, variants: bool | None) -> None:
     """Grade every submission in a folder or ZIP file in parallel; write the gradebook; print a summary.
 
-    Resumable: finished submissions are recorded as they finish, and a rerun skips those
-    already graded (by content hash).  One submission failing never stops the batch;
-    exit status 1 when any could not be graded (run again to retry them).
+    One row per student: the sheet's exercises and total, the Python functions and total,
+    and the overall score, under the attempt policy.  Resumable: finished submissions are
+    recorded as they finish, and a rerun skips those already graded (by content hash).
+    One submission failing never stops the batch; exit status 1 when any could not be
+    graded (run again to retry them) or when, with ``--id-from content``, two paths claim
+    one student (both listed; that student is left out of the gradebook).
     """
-    from grader.batch.run import run_batch
-    from grader.batch.summary import render_summary, summarize, write_histogram
+    from grader.attempts import layout_of, policy_of, standings
+    from grader.batch.run import IdSource, identity_conflicts, run_batch
+    from grader.batch.summary import histogram_paths, render_summary, summarize, write_histogram
+    from grader.exercises.load import load_set
 
     _check_set(exercise_set)
+    base = load_set(exercise_set)
+    chosen = policy_of(base, policy)
     book = Path(gradebook)
     state = Path(state_path) if state_path else book.with_name(book.name + ".state.jsonl")
     image = Path(histogram) if histogram else book.with_name(book.stem + ".histogram.png")
     outcome = run_batch(source, state_path=state, exercise_set=exercise_set, jobs=jobs,
-                        id_from_path=id_from == "path", restart=restart, results_dir=results_dir,
-                        progress=progress, variants=variants)
-    results = outcome.results()
+                        id_from=IdSource.PATH if id_from == "path" else IdSource.CONTENT, restart=restart,
+                        results_dir=results_dir, progress=progress, variants=variants)
+    attempts = outcome.attempts()
+    conflicts = identity_conflicts(outcome.records)
+    errors = [f"student_id {student!r} is claimed by files under different folders: {', '.join(files)}"
+              for student, files in conflicts.items()]
+    kept = [s for s in standings(attempts, chosen) if s.student_id not in conflicts]
     try:
         book.parent.mkdir(parents=True, exist_ok=True)
         partial = book.with_name(book.name + ".partial")
-        partial.write_text(render_gradebook(results, policy=policy), encoding="utf-8", newline="")
+        partial.write_text(render_gradebook(kept, layout_of(base)), encoding="utf-8", newline="")
         os.replace(partial, book)  # a reader never sees half a gradebook
     except OSError as exc:
         raise UsageProblem(f"{gradebook}: cannot write the gradebook: {exc.strerror or exc}") from None
     failures = [f"{r.source}: {r.error}" for r in outcome.failed]
-    summary = summarize(results, policy=policy, submissions=len(outcome.records), failed=failures,
-                        skipped_known=outcome.skipped_known, notes=outcome.notes)
+    results = {r.source: r.grade_result for r in outcome.graded() if r.grade_result is not None}
+    summary = summarize(attempts, results, policy=chosen, submissions=len(outcome.records), failed=failures,
+                        skipped_known=outcome.skipped_known, notes=outcome.notes, errors=errors,
+                        left_out=conflicts)
     try:
         write_histogram(summary, image)
     except OSError as exc:
         raise UsageProblem(f"{image}: cannot write the histogram: {exc.strerror or exc}") from None
-    click.echo(render_summary(summary, histogram_path=str(image), gradebook=str(book)), nl=False)
+    paths = {k: str(v) for k, v in histogram_paths(summary, image).items()}
+    click.echo(render_summary(summary, histogram_paths=paths, gradebook=str(book)), nl=False)
     _report_copies(source, outcome.records, exercise_set, variants)
     if failures:
         raise GraderError(f"{len(failures)} submission{'s' if len(failures) != 1 else ''} could not be graded "
                           "(listed above); run the same command again to retry them")
+    if errors:
+        raise GraderError(f"{len(errors)} student id{'s are' if len(errors) != 1 else ' is'} claimed by files of "
+                          "different folders (listed above); those students are not in the gradebook")
 
 
 def _report_copies(source: str, records: list, exercise_set: str, variants: bool | None) -> None:

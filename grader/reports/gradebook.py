@@ -1,11 +1,17 @@
-"""The gradebook CSV over many results: one row per student (and exercise set).
+"""The gradebook CSV: one row per student (and exercise set), both assignments side by side.
 
-Columns: ``student_id``, ``exercise_set``, ``total``, ``max``, then one column per
-exercise with its score.  When a student has several results, ``policy`` picks one:
-``latest`` (the last in the order given, the default) or ``best`` (the highest total; the
-later one on a tie).  An unreadable submission is a result too (score 0), so under
-``latest`` a student's last upload counts even when it could not be read.  Results with
-no student id cannot be placed in a gradebook and are left out.
+The batch and the service write the same columns:
+
+``student_id``, ``exercise_set``, ``total``, ``max`` (the sheet), one column per sheet
+exercise, then, when the set has a Python exercise, ``python_total``, ``python_max`` and
+one ``python.<function>`` column per function; ``overall``, ``overall_max`` and
+``overall_percent`` (the two assignments' points together); ``policy`` (which attempt
+counts, :mod:`grader.attempts`), ``sheet_attempts``, ``python_attempts``,
+``counted_attempts`` (the attempts a counted score comes from), ``needs_review`` and
+``warnings`` (e.g. a ``student_id`` in a file that disagrees with its folder).
+
+A cell is empty when the student has no attempt that has the item.  Students on the
+roster with no attempt get a row of empty scores, so a missing submission is visible.
 
 Written with the :mod:`csv` module; text cells a spreadsheet would run as a formula
 (starting ``=``, ``+``, ``-``, ``@``, tab or CR) are prefixed with ``'``: student ids
@@ -15,65 +21,93 @@ come from submissions.
 from __future__ import annotations
 
 import csv
-import enum
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from grader.results import GradeResult, round_score
+from grader.attempts import Assignment, Layout, Standing
+from grader.results import round_score
 from grader.sorting import natural_key
 
 FIXED_COLUMNS = ("student_id", "exercise_set", "total", "max")
+TAIL_COLUMNS = ("overall", "overall_max", "overall_percent", "policy", "sheet_attempts", "python_attempts",
+                "counted_attempts", "needs_review", "warnings")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class Policy(enum.StrEnum):
-    LATEST = "latest"
-    BEST = "best"
+def python_column(function: str) -> str:
+    """The gradebook column of a Python function (prefixed: a function may share a sheet exercise's id)."""
+    return f"python.{function}"
 
 
-def select_results(results: Iterable[GradeResult], policy: Policy | str = Policy.LATEST) -> list[GradeResult]:
-    """One result per (student id, exercise set) under ``policy``, sorted by student id then set."""
-    policy = Policy(policy)
-    chosen: dict[tuple[str, str], GradeResult] = {}
-    for result in results:
-        if not result.student_id:
-            continue
-        key = (result.student_id, result.exercise_set)
-        current = chosen.get(key)
-        if current is None or policy is Policy.LATEST or result.score >= current.score:
-            chosen[key] = result
-    return [chosen[key] for key in sorted(chosen)]
+def columns_for(layout: Layout) -> list[str]:
+    """The gradebook's header row for ``layout``."""
+    python = ["python_total", "python_max", *(python_column(f) for f, _ in layout.python)] if layout.python else []
+    return [*FIXED_COLUMNS, *(e for e, _ in layout.sheet), *python, *TAIL_COLUMNS]
 
 
-def gradebook_rows(results: Iterable[GradeResult], *, policy: Policy | str = Policy.LATEST,
-                   exercise_ids: Sequence[str] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
-    """The columns and the rows (dicts) of the gradebook.
-
-    ``exercise_ids`` fixes the exercise columns; by default they are every exercise id
-    seen in any result (chosen or not), in natural order (``ex2`` before ``ex10``).  A cell is empty when the chosen
-    result has no such exercise.
-    """
-    results = list(results)
-    chosen = select_results(results, policy)
-    if exercise_ids is None:
-        seen = dict.fromkeys(e.id for r in results for e in r.exercises)
-        exercise_ids = sorted(seen, key=natural_key)
-    columns = [*FIXED_COLUMNS, *exercise_ids]
-    rows = []
-    for result in chosen:
-        scores = {e.id: round_score(e.score) for e in result.exercises}
-        row: dict[str, Any] = {"student_id": result.student_id, "exercise_set": result.exercise_set,
-                               "total": round_score(result.score), "max": round_score(result.max_score)}
-        row.update({ex: scores.get(ex, "") for ex in exercise_ids})
-        rows.append(row)
-    return columns, rows
+def layout_seen(standings: Iterable[Standing]) -> Layout:
+    """A layout from the items the standings hold (when the exercise set is not at hand)."""
+    sheet: dict[str, float] = {}
+    python: dict[str, float] = {}
+    for s in standings:
+        target = python if s.assignment is Assignment.PYTHON else sheet
+        for c in s.items:
+            target[c.id] = max(target.get(c.id, 0.0), c.max_score)
+    return Layout(tuple(sorted(sheet.items(), key=lambda kv: natural_key(kv[0]))), tuple(python.items()))
 
 
-def render_gradebook(results: Iterable[GradeResult], *, policy: Policy | str = Policy.LATEST,
-                     exercise_ids: Sequence[str] | None = None) -> str:
+def gradebook_rows(standings: Iterable[Standing], layout: Layout | None = None, *,
+                   roster: Iterable[str] = (), exercise_set: str = "") -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and rows (dicts) of the gradebook: one row per (student, set), sorted by student."""
+    standings = list(standings)
+    layout = layout if layout is not None else layout_seen(standings)
+    by_student: dict[tuple[str, str], dict[Assignment, Standing]] = {}
+    for s in standings:
+        by_student.setdefault((s.student_id, s.exercise_set), {})[s.assignment] = s
+    for student in roster:
+        if not any(k[0] == student for k in by_student):
+            by_student[(student, exercise_set)] = {}
+    rows = [_row(student, set_id, found, layout) for (student, set_id), found in sorted(by_student.items())]
+    return columns_for(layout), rows
+
+
+def _row(student: str, set_id: str, found: dict[Assignment, Standing], layout: Layout) -> dict[str, Any]:
+    sheet, python = found.get(Assignment.SHEET), found.get(Assignment.PYTHON)
+    any_standing = sheet or python
+    row: dict[str, Any] = {"student_id": student, "exercise_set": set_id}
+    row["total"] = round_score(sheet.score) if sheet else ""
+    row["max"] = round_score(sheet.max_score if sheet else layout.max_of(Assignment.SHEET))
+    for exercise_id, _ in layout.sheet:
+        counted = sheet.item(exercise_id) if sheet else None
+        row[exercise_id] = round_score(counted.score) if counted else ""
+    if layout.python:
+        row["python_total"] = round_score(python.score) if python else ""
+        row["python_max"] = round_score(python.max_score if python else layout.max_of(Assignment.PYTHON))
+        for function, _ in layout.python:
+            counted = python.item(function) if python else None
+            row[python_column(function)] = round_score(counted.score) if counted else ""
+    overall_max = (sheet.max_score if sheet else layout.max_of(Assignment.SHEET)) + \
+        (python.max_score if python else layout.max_of(Assignment.PYTHON))
+    overall = (sheet.score if sheet else 0.0) + (python.score if python else 0.0)
+    row["overall"] = round_score(overall) if any_standing else ""
+    row["overall_max"] = round_score(overall_max)
+    row["overall_percent"] = round_score(100 * overall / overall_max) if any_standing and overall_max else ""
+    row["policy"] = any_standing.policy.value if any_standing else ""
+    row["sheet_attempts"] = len(sheet.attempts) if sheet else 0
+    row["python_attempts"] = len(python.attempts) if python else 0
+    row["counted_attempts"] = "; ".join([*(sheet.counted_refs if sheet else ()), *(python.counted_refs if python
+                                                                                   else ())])
+    row["needs_review"] = (sheet.needs_review if sheet else 0) + (python.needs_review if python else 0)
+    row["warnings"] = "; ".join(dict.fromkeys([*(sheet.warnings if sheet else ()),
+                                               *(python.warnings if python else ())]))
+    return row
+
+
+def render_gradebook(standings: Iterable[Standing], layout: Layout | None = None, *,
+                     roster: Sequence[str] = (), exercise_set: str = "") -> str:
     """The gradebook as CSV text (header row first, ``\\r\\n`` line ends as the csv module writes)."""
-    columns, rows = gradebook_rows(results, policy=policy, exercise_ids=exercise_ids)
+    columns, rows = gradebook_rows(standings, layout, roster=roster, exercise_set=exercise_set)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

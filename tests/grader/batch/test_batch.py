@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import stat
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from grader import grading
+from grader.attempts import Assignment, Attempt
 from grader.batch import summary as batch_summary
 from grader.batch.collect import READ_CAP, collect
 from grader.batch.run import Progress, chunk_size, result_file_name, run_batch
@@ -186,10 +188,11 @@ def test_folder_with_good_bad_and_python_files_is_graded(fake, tmp_path, jobs):
     assert by_source["good.json"].result["score"] == 10
     assert by_source["bad.json"].status is RecordStatus.UNREADABLE
     assert "bad.json" in by_source["bad.json"].error and "line 1" in by_source["bad.json"].error
-    # a file without a student id (YAML without one, Python) is placed by its path
+    # the path names the student: its first folder, else the file's stem (good.json says s1)
     assert by_source["carol/answers.yaml"].result["student_id"] == "carol"
     assert by_source["dave.py"].result["student_id"] == "dave"
-    assert sorted(r.student_id for r in outcome.results()) == ["bad", "carol", "dave", "s1"]
+    assert by_source["good.json"].result["identity"] == {"from": "path", "path": "good", "claimed": "s1"}
+    assert sorted(r.student_id for r in outcome.results()) == ["bad", "carol", "dave", "good"]
 
 
 def test_a_crash_while_grading_one_file_does_not_stop_the_others(fake, tmp_path):
@@ -277,12 +280,19 @@ def test_state_and_results_inside_the_folder_are_not_graded(fake, tmp_path):
     assert again.new == [] and again.skipped_known == 4
 
 
-def test_id_from_path_overrides_the_file(fake, tmp_path):
+def test_the_path_decides_the_student_unless_content_is_asked_for(fake, tmp_path):
     root = tmp_path / "class"
     (root / "alice").mkdir(parents=True)
     (root / "alice" / "a.json").write_text(answers("bob", 4, True), encoding="utf-8")  # claims to be bob
-    outcome = run_batch(root, state_path=tmp_path / "s.jsonl", jobs=1, progress=False, id_from_path=True)
-    assert [r.student_id for r in outcome.results()] == ["alice"]
+    outcome = run_batch(root, state_path=tmp_path / "s.jsonl", jobs=1, progress=False)
+    [result] = outcome.results()
+    assert result.student_id == "alice"
+    assert outcome.attempts()[0].warnings == ("alice/a.json: the file says student_id 'bob', but its path names "
+                                              "'alice': graded as 'alice' (use --id-from content to take the "
+                                              "file's id)",)
+    outcome = run_batch(root, state_path=tmp_path / "s.jsonl", jobs=1, progress=False, id_from="content",
+                        restart=True)
+    assert [r.student_id for r in outcome.results()] == ["bob"]
 
 
 def test_chunks_spread_the_work_and_stay_small():
@@ -316,11 +326,11 @@ def test_batch_command_writes_gradebook_state_histogram_and_summary(fake, tmp_pa
     out, err = capsys.readouterr()
     assert code == 0, err
     rows = read_csv(book)
-    assert [r["student_id"] for r in rows] == ["bad", "carol", "dave", "s1"]  # one row per student
+    assert [r["student_id"] for r in rows] == ["bad", "carol", "dave", "good"]  # one row per student
     by_id = {r["student_id"]: r for r in rows}
-    assert by_id["s1"]["total"] == "10" and by_id["s1"]["ex1"] == "4" and by_id["s1"]["ex2"] == "6"
-    assert by_id["bad"]["total"] == "0"
-    assert by_id["dave"]["python"] == "5"
+    assert by_id["good"]["total"] == "10" and by_id["good"]["ex1"] == "4" and by_id["good"]["ex2"] == "6"
+    assert by_id["bad"]["total"] == "0" and "could not be read" in by_id["bad"]["warnings"]
+    assert by_id["dave"]["python_total"] == "5" and by_id["dave"]["total"] == ""
     assert (tmp_path / "out" / "grades.csv.state.jsonl").is_file()
     assert len(list((tmp_path / "out" / "results").glob("*.result.json"))) == 4
     png = (tmp_path / "out" / "grades.histogram.png").read_bytes()
@@ -349,22 +359,31 @@ def test_batch_command_exits_1_when_a_submission_could_not_be_graded(fake, tmp_p
     out, err = capsys.readouterr()
     assert code == 1
     assert "crash.json: grading failed: RuntimeError" in out and "run the same command again" in err
-    assert [r["student_id"] for r in read_csv(book)] == ["bad", "carol", "dave", "s1"]
+    assert [r["student_id"] for r in read_csv(book)] == ["bad", "carol", "dave", "good"]
 
 
 def test_batch_command_policy_best_and_latest(fake, tmp_path, capsys):
     root = tmp_path / "class"
-    root.mkdir()
-    first, second = root / "try1.json", root / "try2.json"
+    (root / "s1").mkdir(parents=True)
+    (root / "s2").mkdir()
+    (root / "s2" / "a.json").write_text(answers(None, 1), encoding="utf-8")
+    first, second = root / "s1" / "try1.json", root / "s1" / "try2.json"
     first.write_text(answers("s1", 4, True), encoding="utf-8")
     second.write_text(answers("s1", 1), encoding="utf-8")
     os.utime(first, (1_000_000, 1_000_000))
     os.utime(second, (2_000_000, 2_000_000))  # the later upload scores less
     book = tmp_path / "grades.csv"
     assert main(["batch", str(root), "--gradebook", str(book), "--jobs", "1", "--policy", "latest"]) == 0
-    assert [r["total"] for r in read_csv(book)] == ["1"]
+    assert [r["total"] for r in read_csv(book)] == ["1", "1"]
     assert main(["batch", str(root), "--gradebook", str(book), "--jobs", "1", "--policy", "best"]) == 0
-    assert [r["total"] for r in read_csv(book)] == ["10"]
+    assert next((r["total"], r["policy"]) for r in read_csv(book)) == ("10", "best_total")
+    assert main(["batch", str(root), "--gradebook", str(book), "--jobs", "1"]) == 0
+    assert next((r["total"], r["policy"]) for r in read_csv(book)) == ("10", "best_per_exercise")
+    # Two folders claiming one student, with --id-from content: an error naming both files.
+    (root / "s2" / "a.json").write_text(answers("s1", 1), encoding="utf-8")
+    assert main(["batch", str(root), "--gradebook", str(book), "--jobs", "1", "--id-from", "content"]) == 1
+    out, _ = capsys.readouterr()
+    assert "s1/try1.json" in out and "s2/a.json" in out and read_csv(book) == []
     capsys.readouterr()
 
 
@@ -396,6 +415,14 @@ def _result(student: str, ex1: float, ex2: float, diagnosis: tuple[str, ...] = (
     return GradeResult(student, "week10", ex1 + ex2, 10, exercises)
 
 
+def _summarize(results, *, policy="latest", python=(), **options):
+    """The summary of sheet ``results`` and ``python`` results as attempts in the order given."""
+    attempts = [Attempt.of(r, ref=f"a{i}", order=(i,), assignment=Assignment.SHEET) for i, r in enumerate(results)]
+    attempts += [Attempt.of(r, ref=f"p{i}", order=(i,), assignment=Assignment.PYTHON) for i, r in enumerate(python)]
+    by_ref = {a.ref: r for a, r in zip(attempts, [*results, *python], strict=True)}
+    return summarize(attempts, by_ref, policy=policy, **options)
+
+
 def test_summary_means_distributions_and_common_diagnoses():
     results = [
         _result("a", 4, 6), _result("b", 2, 0, ("inclusive_window_end",)),
@@ -403,32 +430,48 @@ def test_summary_means_distributions_and_common_diagnoses():
         _result("c", 1, 6, ("inclusive_window_end",)),  # c's latest replaces the previous one
         _result("d", 1, 0, ("late_event_counted", "late_event_counted")),
     ]
-    summary = summarize(results, failed=["x.json: grading failed: boom"], skipped_known=3)
+    summary = _summarize(results, failed=["x.json: grading failed: boom"], skipped_known=3)
     assert summary.students == 4 and summary.submissions == 6 and summary.failed == 1
-    assert summary.mean == pytest.approx((10 + 2 + 7 + 1) / 4) and summary.median == 4.5
-    ex1, ex2 = summary.exercises
+    [sheet] = summary.assignments
+    assert sheet.mean == pytest.approx((100 + 20 + 70 + 10) / 4) and sheet.median == 45  # percent
+    ex1, ex2 = sheet.exercises
     assert ex1.mean == pytest.approx(2.0) and ex1.statuses == {"correct": 1, "partial": 3}
     assert ex1.quarters == (0, 2, 1, 1)  # 1/4 is the start of the second quarter
     assert ex2.statuses == {"correct": 2, "not_answered": 2}
-    assert summary.diagnoses == (("inclusive_window_end", 2, ("ex1",)), ("late_event_counted", 1, ("ex1",)))
-    assert summary.histogram == (0, 1, 1, 0, 0, 0, 0, 1, 0, 1)
-    text = render_summary(summary, histogram_path="h.png", gradebook="g.csv")
+    assert sheet.diagnoses == (("inclusive_window_end", 2, ("ex1",)), ("late_event_counted", 1, ("ex1",)))
+    assert sheet.histogram == (0, 1, 1, 0, 0, 0, 0, 1, 0, 1)
+    text = render_summary(summary, histogram_paths={Assignment.SHEET: "h.png"}, gradebook="g.csv")
     assert "Graded 6 submissions (0 unreadable, 1 failed, 3 already graded and skipped): 4 students in g.csv" in text
-    assert "mean 5/10, median 4.5" in text
+    assert "mean 50.0%, median 45.0%" in text and "Which attempt counts: latest" in text
     assert "inclusive_window_end" in text and "x.json: grading failed" in text
-    assert json.loads(json.dumps(summary.to_dict()))["exercises"][0]["id"] == "ex1"
+    assert json.loads(json.dumps(summary.to_dict()))["assignments"][0]["exercises"][0]["id"] == "ex1"
+    # Under the default policy c's better ex1 counts: the mean moves.
+    assert _summarize(results, policy="best_per_exercise").assignments[0].mean == pytest.approx(50)
+
+
+def test_summary_keeps_each_assignment_apart_in_percent():
+    # A 2/10 Python score is not averaged with 100-point sheets: each has its own figures.
+    sheets = [GradeResult(s, "week10", 100, 100, (ExerciseResult("ex1", "", 100, 100, Status.CORRECT),))
+              for s in ("a", "b")]
+    python = [GradeResult("a", "week10", 2, 10, (ExerciseResult("python", "", 2, 10, Status.PARTIAL),))]
+    summary = _summarize(sheets, python=python)
+    sheet, py = summary.assignments
+    assert (sheet.assignment, sheet.students, sheet.mean) == (Assignment.SHEET, 2, 100)
+    assert (py.assignment, py.students, py.mean) == (Assignment.PYTHON, 1, 20)
+    text = render_summary(summary)
+    assert "Sheet (JSON/YAML answers): 2 students" in text and "Python exercise: 1 student" in text
 
 
 def test_summary_of_nothing():
-    summary = summarize([])
-    assert summary.students == 0 and summary.mean is None and summary.histogram == (0,) * 10
+    summary = _summarize([])
+    assert summary.students == 0 and summary.assignments == ()
     assert render_summary(summary).startswith("Graded 0 submissions")
 
 
 def test_summary_counts_finding_codes_from_parts(fake):
     results = [fake_grade_bytes(answers(s, 1, mistake="wrong_sum").encode(), "a.json") for s in ("a", "b")]
-    summary = summarize([result_from_dict(r.to_dict()) for r in results])
-    assert summary.findings == (("wrong_sum", 2),)
+    summary = _summarize([result_from_dict(r.to_dict()) for r in results])
+    assert summary.assignments[0].findings == (("wrong_sum", 2),)
 
 
 def test_histogram_bins_put_full_marks_in_the_last_bin():
@@ -501,8 +544,7 @@ def test_examples_batch_matches_their_expectations(tmp_path, capsys):
         submission = example.with_name(example.name.replace(".expect.json", ".json"))
         if submission.is_file():
             (root / submission.name).write_bytes(submission.read_bytes())
-            expected[json.loads(submission.read_text(encoding="utf-8"))["student_id"]] = json.loads(
-                example.read_text(encoding="utf-8"))
+            expected[submission.stem] = json.loads(example.read_text(encoding="utf-8"))  # the path's student
     assert len(expected) >= 5
     book = tmp_path / "grades.csv"
     assert main(["batch", str(root), "--gradebook", str(book), "--jobs", "2"]) == 0
@@ -512,7 +554,8 @@ def test_examples_batch_matches_their_expectations(tmp_path, capsys):
     for student, expect in expected.items():
         assert float(rows[student]["total"]) == pytest.approx(expect["score"]), student
     codes = {code for expect in expected.values() for codes in expect.get("diagnosis", {}).values() for code in codes}
-    top = {line.split()[0] for line in out.split("Most common diagnoses (students)\n")[1].split("\n\n")[0].splitlines()}
+    listed = out.split("Most common diagnoses (students)\n")[1].splitlines()
+    top = {line.split()[0] for line in itertools.takewhile(lambda line: line.startswith("    "), listed)}
     assert top & codes
 
 
@@ -545,11 +588,12 @@ def test_the_summary_counts_the_codes_of_schema_problems_per_student():
 
     def result(student: str, *codes: str) -> GradeResult:
         problems = tuple(Problem(f"answers.ex{i}", code, "m", Severity.ERROR) for i, code in enumerate(codes))
-        return GradeResult(student, "week10", 1, 10, (), (), tuple(str(p) for p in problems), problems=problems)
+        return GradeResult(student, "week10", 1, 10, (ExerciseResult("ex1", "", 1, 10, Status.PARTIAL),), (),
+                           tuple(str(p) for p in problems), problems=problems)
 
-    summary = summarize([result("a", "wrong_type", "wrong_type"), result("b", "wrong_type", "missing_field"),
-                         result("c")])
-    assert summary.problems == (("wrong_type", 2), ("missing_field", 1))
-    assert summary.to_dict()["problems"] == [{"code": "wrong_type", "students": 2},
-                                             {"code": "missing_field", "students": 1}]
+    summary = _summarize([result("a", "wrong_type", "wrong_type"), result("b", "wrong_type", "missing_field"),
+                          result("c")])
+    assert summary.assignments[0].problems == (("wrong_type", 2), ("missing_field", 1))
+    assert summary.to_dict()["assignments"][0]["problems"] == [{"code": "wrong_type", "students": 2},
+                                                               {"code": "missing_field", "students": 1}]
     assert "Most common problems with the submissions' shape" in render_summary(summary)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from grader.attempts import Assignment, Attempt, Layout, standings
 from grader.reports import FORMATS, render, render_gradebook, render_json, render_junit, render_text
 from grader.reports.gradebook import gradebook_rows
 from grader.reports.gradescope import SCHEMA_PATH, gradescope_results, render_gradescope
@@ -226,34 +228,76 @@ def _read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def _standings(results, policy="best_per_exercise", python=()):
+    """Standings of ``results`` as attempts in the order given (the sheet's), then ``python``'s."""
+    attempts = [Attempt.of(r, ref=f"a{i}", order=(i,), assignment=Assignment.SHEET) for i, r in enumerate(results)]
+    attempts += [Attempt.of(r, ref=f"p{i}", order=(i,), assignment=Assignment.PYTHON) for i, r in enumerate(python)]
+    return standings(attempts, policy)
+
+
+def _python_result(student_id, scores):
+    parts = tuple(part(name, score, 2, Status.CORRECT if score == 2 else Status.INCORRECT)
+                  for name, score in scores.items())
+    total = sum(scores.values())
+    exercise = ExerciseResult("python", "Python answers", total, 2 * len(scores), Status.PARTIAL, parts=parts)
+    return GradeResult(student_id, "week10", total, 2 * len(scores), (exercise,))
+
+
 def test_gradebook_has_one_row_per_student_with_per_exercise_scores():
     results = [sample_result("s2", score_ex6=1), sample_result("s1"), sample_result("s2", score_ex6=2)]
-    rows = _read_csv(render_gradebook(results))
+    rows = _read_csv(render_gradebook(_standings(results, "latest")))
     assert [r["student_id"] for r in rows] == ["s1", "s2"]
-    assert list(rows[0]) == ["student_id", "exercise_set", "total", "max", "ex1", "ex6", "ex9", "ex10"]
-    assert rows[1] == {"student_id": "s2", "exercise_set": "week10", "total": "8", "max": "19",
-                       "ex1": "6", "ex6": "2", "ex9": "0", "ex10": "0"}
+    assert list(rows[0])[:8] == ["student_id", "exercise_set", "total", "max", "ex1", "ex6", "ex9", "ex10"]
+    assert {k: rows[1][k] for k in list(rows[1])[:8]} == {"student_id": "s2", "exercise_set": "week10", "total": "8",
+                                                          "max": "19", "ex1": "6", "ex6": "2", "ex9": "0", "ex10": "0"}
+    assert rows[1]["policy"] == "latest" and rows[1]["sheet_attempts"] == "2" and rows[1]["counted_attempts"] == "a2"
 
 
-def test_gradebook_policy_latest_or_best():
+def test_gradebook_policies_pick_the_attempt_that_counts():
     results = [sample_result("s2", score_ex6=4), sample_result("s2", score_ex6=1)]
-    assert _read_csv(render_gradebook(results))[0]["total"] == "7"
-    assert _read_csv(render_gradebook(results, policy="best"))[0]["total"] == "10"
+    assert _read_csv(render_gradebook(_standings(results, "latest")))[0]["total"] == "7"
+    assert _read_csv(render_gradebook(_standings(results, "best")))[0]["total"] == "10"
+    assert _read_csv(render_gradebook(_standings(results)))[0]["total"] == "10"
+    # An unreadable submission was never graded: it counts under no policy, and says so.
     latest_unreadable = [sample_result("s3"), GradeResult("s3", "week10", 0, 19, errors=("unreadable",))]
-    row = _read_csv(render_gradebook(latest_unreadable))[0]
-    assert row["total"] == "0" and row["ex1"] == ""
+    row = _read_csv(render_gradebook(_standings(latest_unreadable, "latest")))[0]
+    assert row["total"] == "9" and row["ex1"] == "6" and "a1: could not be read" in row["warnings"]
     with pytest.raises(ValueError):
-        render_gradebook(results, policy="worst")
+        _standings(results, "worst")
 
 
-def test_gradebook_columns_can_be_fixed_and_skip_results_without_student():
-    columns, rows = gradebook_rows([sample_result(None), sample_result("s1")], exercise_ids=["ex1", "ex2"])
-    assert columns == ["student_id", "exercise_set", "total", "max", "ex1", "ex2"]
-    assert rows == [{"student_id": "s1", "exercise_set": "week10", "total": 9, "max": 19, "ex1": 6, "ex2": ""}]
+def test_best_per_exercise_takes_each_exercise_from_its_best_attempt():
+    better_ex6 = sample_result("s4", score_ex6=4)
+    worse = replace(sample_result("s4", score_ex6=1), exercises=tuple(
+        replace(e, score=e.max_score) if e.id == "ex9" else e for e in sample_result("s4", score_ex6=1).exercises))
+    [standing] = _standings([better_ex6, worse])
+    assert standing.item("ex6").score == 4 and standing.item("ex6").ref == "a0"
+    assert standing.item("ex9").score == 5 and standing.item("ex9").ref == "a1"
+    assert standing.score == 6 + 4 + 5 and standing.counted_refs == ("a0", "a1")
+    assert standing.counts_for("a0") == ("ex6",) and set(standing.counts_for("a1")) == {"ex1", "ex9", "ex10"}
+
+
+def test_gradebook_puts_the_sheet_and_the_python_exercise_in_one_row():
+    layout = Layout((("ex1", 6), ("ex6", 4), ("ex9", 5), ("ex10", 4)), (("f", 2), ("g", 2)))
+    book = _standings([sample_result("s1")], python=[_python_result("s1", {"f": 2, "g": 0}),
+                                                     _python_result("s1", {"f": 0, "g": 2})])
+    columns, rows = gradebook_rows(book, layout, roster=["s1", "s9"], exercise_set="week10")
+    assert columns[:8] == ["student_id", "exercise_set", "total", "max", "ex1", "ex6", "ex9", "ex10"]
+    assert columns[8:12] == ["python_total", "python_max", "python.f", "python.g"]
+    s1, s9 = rows
+    assert (s1["total"], s1["python_total"], s1["python.f"], s1["python.g"]) == (9, 4, 2, 2)
+    assert (s1["overall"], s1["overall_max"], s1["python_attempts"]) == (13, 23, 2)
+    assert s9["student_id"] == "s9" and s9["total"] == "" and s9["python_total"] == "" and s9["overall"] == ""
+
+
+def test_gradebook_skips_results_without_student():
+    _, rows = gradebook_rows(_standings([sample_result(None), sample_result("s1")]))
+    assert [r["student_id"] for r in rows] == ["s1"]
 
 
 def test_gradebook_cells_cannot_become_spreadsheet_formulas():
-    rows = _read_csv(render_gradebook([sample_result('=HYPERLINK("http://x","y")'), sample_result("a,b\n\"c")]))
+    rows = _read_csv(render_gradebook(_standings([sample_result('=HYPERLINK("http://x","y")'),
+                                                  sample_result("a,b\n\"c")])))
     assert {r["student_id"] for r in rows} == {"'=HYPERLINK(\"http://x\",\"y\")", "a,b\n\"c"}
 
 
