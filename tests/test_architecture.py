@@ -24,7 +24,7 @@ PACKAGES = ("grader", "reference")
 #: Packages (and modules) that know nothing of how grading is served or reported.
 CORE = ("grader.exercises", "grader.solutions", "grader.compare", "grader.normalize", "grader.units",
         "grader.scoring", "grader.diagnosis", "grader.python", "grader.variants", "grader.submissions",
-        "grader.results", "grader.quoting", "grader.frozen", "grader.errors", "grader.sorting")
+        "grader.results", "grader.quoting", "grader.frozen", "grader.errors", "grader.sorting", "grader.attempts")
 #: What the core must not import: the edges of the program.
 EDGE = ("grader.grading", "grader.verify", "grader.web", "grader.commands", "grader.reports", "grader.batch",
         "grader.cli", "grader.simulate")
