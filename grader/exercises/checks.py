@@ -5,7 +5,7 @@ at once (jsonschema's ``iter_errors``): ids unique and matching file names, part
 adding up to the exercise's and the set's to 100, queries and their arguments known to
 the vocabulary, events named in arguments present in the context, mistakes and errata
 naming existing parts, every part's field present in the answer schema, the published
-values valid answers.
+values valid answers, a due date wherever a visibility is ``after_due``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from grader.exercises.fields import field_schema, json_path
-from grader.exercises.model import TOTAL_POINTS, Context, Exercise, Settings
+from grader.exercises.model import TOTAL_POINTS, Context, Exercise, Settings, Visibility
 from grader.exercises.vocabulary import CONFIG_KEYS, CONTEXT_FILE, QUERIES
 from reference.config import LatePolicy
 from reference.profiles import Profile, get_profile
@@ -59,6 +60,77 @@ def read_duration(value: Any, file: str, path: str, problems: list[str]) -> Tick
     except TimeFormatError as exc:
         problems.append(located(file, path, str(exc)))
         return None
+
+
+_DATE_ALONE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO-8601 date-time with its UTC offset (``2026-12-10T23:59:00+00:00``, ``...Z``), aware.
+
+    Raises ``ValueError`` saying what is wrong: not ISO-8601, or no offset (a wall-clock
+    time alone names no instant)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 date-time such as '2026-12-10T23:59:00+00:00'") from None
+    if value.utcoffset() is None:
+        raise ValueError(f"{text!r} has no UTC offset; write it as '{value.isoformat()}+00:00' (or another offset)")
+    return value
+
+
+def parse_due(text: str) -> datetime:
+    """A due date: :func:`parse_instant`, or a date alone (``2026-12-10``), which is the end of that day in UTC."""
+    if _DATE_ALONE.match(text.strip()):
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date") from None
+        return datetime.combine(day, time.max, tzinfo=UTC)
+    return parse_instant(text)
+
+
+def read_due(value: Any, file: str, path: str, problems: list[str]) -> datetime | None:
+    """``settings.due`` as an aware date-time (see :func:`parse_due`)."""
+    try:
+        return parse_due(str(value))
+    except ValueError as exc:
+        problems.append(located(file, path, str(exc)))
+        return None
+
+
+def read_visibility(settings: Mapping[str, Any], file: str, problems: list[str]) -> Visibility | None:
+    """``settings.visibility``, or the old ``settings.show_expected`` (true: after_attempt, false: never).
+
+    Both given must agree: ``show_expected: true`` with anything but ``never``, ``false``
+    with ``never`` only."""
+    old = settings.get("show_expected")
+    if "visibility" not in settings:
+        return Visibility.NEVER if old is False else Visibility.AFTER_ATTEMPT
+    visibility = Visibility(settings["visibility"])
+    if old is not None and old != (visibility is not Visibility.NEVER):
+        problems.append(located(file, "settings.show_expected",
+                                f"show_expected: {str(old).lower()} contradicts visibility: {visibility.value}; "
+                                "keep visibility alone (show_expected is its old spelling)"))
+        return None
+    return visibility
+
+
+def due_problems(files: list[Path], raw_exercises: list[Any], settings: Settings | None) -> list[str]:
+    """A visibility of ``after_due`` (the set's or a part's) needs the set's ``settings.due``."""
+    if settings is None or settings.due is not None:
+        return []
+    out = []
+    if settings.visibility is Visibility.AFTER_DUE:
+        out.append(located(CONTEXT_FILE, "settings.visibility", "after_due needs settings.due, the set's due date "
+                                                                "(such as '2026-12-10T23:59:00+00:00')"))
+    for file, raw in zip(files, raw_exercises, strict=True):
+        parts = raw.get("parts") if isinstance(raw, Mapping) else None
+        for i, part in enumerate(parts if isinstance(parts, list) else ()):
+            if isinstance(part, Mapping) and part.get("visibility") == Visibility.AFTER_DUE:
+                out.append(located(file.name, f"parts[{i}].visibility",
+                                   f"after_due needs settings.due in {CONTEXT_FILE}, the set's due date"))
+    return out
 
 
 def read_profile(name: str, file: str, path: str, problems: list[str]) -> Profile | None:
@@ -248,6 +320,7 @@ def set_problems(files: list[Path], raw_exercises: list[Any], exercises: list[Ex
             listing = ", ".join(f"{ex.id} {fraction_text(Fraction(str(ex.points)))}" for ex in exercises)
             out.append(f"exercise set: the exercises' points add up to {fraction_text(total)}, not {TOTAL_POINTS} "
                        f"({listing})")
+    out.extend(due_problems(files, raw_exercises, settings))
     return out
 
 

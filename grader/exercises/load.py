@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -30,8 +31,10 @@ from grader.exercises.checks import (
     located,
     mistake_problems,
     part_problems,
+    read_due,
     read_duration,
     read_profile,
+    read_visibility,
     schema_problems,
     schema_validator,
     set_problems,
@@ -50,6 +53,7 @@ from grader.exercises.model import (
     Settings,
     Sink,
     SolutionSpec,
+    Visibility,
 )
 from grader.exercises.vocabulary import CONTEXT_FILE
 from grader.frozen import freeze
@@ -131,7 +135,7 @@ def load_exercise_set(path: Path | str, schema_dir: Path | str = SCHEMA_DIR) -> 
     set_validator = schema_validator(Path(schema_dir) / SET_SCHEMA)
     exercise_validator = schema_validator(Path(schema_dir) / EXERCISE_SCHEMA)
 
-    raw_context = _read_yaml(folder / CONTEXT_FILE, problems)
+    raw_context = _dates_as_written(_read_yaml(folder / CONTEXT_FILE, problems))
     context = settings = None
     if raw_context is not None:
         before = len(problems)
@@ -198,6 +202,16 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
+def _dates_as_written(raw: Any) -> Any:
+    """``context.yaml`` with an unquoted ``settings.due`` (a YAML timestamp) back as the ISO text it was.
+
+    YAML reads ``due: 2026-12-10`` as a date; the schema and :func:`read_due` take text."""
+    settings = raw.get("settings") if isinstance(raw, dict) else None
+    if isinstance(settings, dict) and isinstance(settings.get("due"), datetime | date):
+        settings["due"] = settings["due"].isoformat()
+    return raw
+
+
 def _read_yaml(path: Path, problems: list[str]) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -250,6 +264,8 @@ def _build_context(raw: Mapping[str, Any], problems: list[str]) -> tuple[Context
                 "the engine runs with parameters.profile, so the two must agree",
             )
         )
+    visibility = read_visibility(settings_raw, file, problems)
+    due = read_due(settings_raw["due"], file, "settings.due", problems) if "due" in settings_raw else None
     sink_raw = raw["sink"]
     columns = tuple((c["name"], c["type"]) for c in sink_raw["columns"])
     names = [c for c, _ in columns]
@@ -271,7 +287,7 @@ def _build_context(raw: Mapping[str, Any], problems: list[str]) -> tuple[Context
         scale=Scale(scale["events_per_day"], scale["users"], scale["bytes_per_window"]),
         sink=Sink(sink_raw["table"], columns, tuple(sink_raw["primary_key"])),
     )
-    return context, Settings(show_expected=settings_raw["show_expected"], profile=settings_profile.name,
+    return context, Settings(profile=settings_profile.name, visibility=visibility, due=due,
                              attempts=AttemptPolicy(settings_raw.get("attempts", AttemptPolicy.BEST_PER_EXERCISE)))
 
 
@@ -315,6 +331,7 @@ def _exercise_value(raw: Mapping[str, Any], file: str) -> Exercise:
                 config=freeze(p["solution"].get("config", {})),
             ),
             model_answer=freeze(p.get("model_answer")),
+            visibility=Visibility(p["visibility"]) if "visibility" in p else None,
         )
         for p in raw["parts"]
     )

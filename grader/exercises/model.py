@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +60,59 @@ class AttemptPolicy(enum.StrEnum):
     LATEST = "latest"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Set-level grading settings: whether students see expected values, the profile, and
-    which attempt counts (``settings.attempts``; the default never punishes resubmitting)."""
+class Visibility(enum.StrEnum):
+    """When a student sees a part's expected value (and the feedback that would reveal it).
 
-    show_expected: bool
+    Whatever the setting, a part the student left unanswered shows nothing of its answer
+    unless the setting is ``always``: a blank submission must not be an answer key.
+    :func:`grader.scoring.expected_visible` is the one place that applies these.
+    """
+
+    #: Never shown.
+    NEVER = "never"
+    #: Shown for the parts the student answered (the default: a practice sheet).
+    AFTER_ATTEMPT = "after_attempt"
+    #: Shown once the set's ``settings.due`` has passed, and then for answered parts only.
+    AFTER_DUE = "after_due"
+    #: Shown for every part, answered or not (a worked example, a solution handout).
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True, init=False)
+class Settings:
+    """Set-level grading settings: the profile answers use, when students see expected
+    values (``settings.visibility``, with ``settings.due`` for ``after_due``; a part may
+    override the visibility), and which attempt counts (``settings.attempts``; the default
+    never punishes resubmitting).
+
+    ``due`` is timezone-aware (UTC when the file gives a date alone: the end of that day).
+    The old spelling ``show_expected=True/False`` is still accepted, as
+    ``after_attempt``/``never``, and still readable as a property.
+    """
+
     profile: str
-    attempts: AttemptPolicy = AttemptPolicy.BEST_PER_EXERCISE
+    visibility: Visibility
+    due: datetime | None
+    attempts: AttemptPolicy
+
+    def __init__(self, profile: str, visibility: Visibility | str | None = None, due: datetime | None = None,
+                 attempts: AttemptPolicy | str = AttemptPolicy.BEST_PER_EXERCISE, *,
+                 show_expected: bool | None = None) -> None:
+        if visibility is None:
+            visibility = Visibility.NEVER if show_expected is False else Visibility.AFTER_ATTEMPT
+        elif show_expected is not None and show_expected != (Visibility(visibility) is not Visibility.NEVER):
+            raise ValueError(f"show_expected={show_expected} contradicts visibility {Visibility(visibility).value!r}")
+        if due is not None and due.utcoffset() is None:
+            raise ValueError("a due date needs a UTC offset")
+        object.__setattr__(self, "profile", profile)
+        object.__setattr__(self, "visibility", Visibility(visibility))
+        object.__setattr__(self, "due", due)
+        object.__setattr__(self, "attempts", AttemptPolicy(attempts))
+
+    @property
+    def show_expected(self) -> bool:
+        """Whether students ever see expected values by default (anything but ``never``)."""
+        return self.visibility is not Visibility.NEVER
 
 
 @dataclass(frozen=True)
@@ -118,7 +164,8 @@ class Part:
     """One graded part: the answer field it reads, its points, comparison and solution.
 
     ``compare`` is the comparison spec as data (``kind`` plus that kind's settings, see
-    ``exercise.schema.json``).  ``model_answer`` is set for text parts.
+    ``exercise.schema.json``).  ``model_answer`` is set for text parts.  ``visibility``
+    overrides the set's ``settings.visibility`` for this part (``None``: the set's).
     """
 
     id: str
@@ -127,6 +174,7 @@ class Part:
     compare: Mapping[str, Any]
     solution: SolutionSpec
     model_answer: str | tuple[str, ...] | None = None
+    visibility: Visibility | None = None
 
     @property
     def compare_kind(self) -> str:
@@ -202,6 +250,10 @@ class Exercise:
 
     def erratum_for(self, part_id: str) -> Erratum | None:
         return next((e for e in self.errata if e.part == part_id), None)
+
+    def visibility_of(self, part_id: str, settings: Settings) -> Visibility:
+        """The visibility of a part's expected value: the part's own, else the set's."""
+        return self.part(part_id).visibility or settings.visibility
 
     def mistakes_for(self, part_id: str) -> tuple[Mistake, ...]:
         return tuple(m for m in self.mistakes if part_id in m.parts)
