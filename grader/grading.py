@@ -87,7 +87,7 @@ def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
                 exercise_set: str = DEFAULT_SET, *, submission: Submission | None = None,
-                sets: Path | None = None, variants: bool | None = None) -> GradeResult:
+                sets: Path | None = None, variants: bool | None = None, seed: int | None = None) -> GradeResult:
     """Grade a submission given as bytes (JSON, YAML or Python source by ``filename``'s suffix).
 
     Never raises for bad student input: an unreadable submission gives a result with
@@ -100,7 +100,10 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     service passes its own).  ``variants``: the caller's ``--variants`` flag (``None``:
     the environment and the data decide, :func:`grader.variants.policy.policy_for`); the
     student is graded on their own variant when variants are on.  A Python answer is
-    graded on the set's ``python.yaml``.  What can
+    graded on the set's ``python.yaml``; ``seed`` fixes its hidden streams (a replay),
+    else the seed is derived from the set, the student and the bytes
+    (:func:`grader.python.seeds.hidden_seed`); JSON and YAML answers have no seed and
+    ignore it.  What can
     raise is the operator's side: :class:`~grader.exercise_sets.ExerciseDataError` for
     broken exercise data, :class:`~grader.errors.SandboxUnavailable` for a Python answer
     when no sandbox can run.
@@ -113,13 +116,13 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
             raise  # broken exercise data is the operator's problem, not the student's
         return unreadable(str(exercise_set), f"{name}: {exc.problems[0] if exc.problems else exc.message}")
     if format_for_name(name) is SubmissionFormat.PYTHON:
-        return _grade_python(bytes(raw), name, student_id, chosen)
+        return _grade_python(bytes(raw), name, student_id, chosen, seed)
     try:
         sub = submission if submission is not None else read_submission_bytes(bytes(raw), name)
     except SubmissionUnreadable as exc:
         return replace(unreadable(chosen.id, exc.message, chosen.total_points), student_id=student_id)
     if sub.format is SubmissionFormat.PYTHON:  # pragma: no cover - the suffix check above takes these
-        return _grade_python(bytes(raw), name, student_id, chosen)
+        return _grade_python(bytes(raw), name, student_id, chosen, seed)
     try:
         chosen = policy_for(chosen, override=variants).set_for(student_id or sub.student_id)
         result = grade_submission(sub, chosen)
@@ -134,7 +137,8 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     return bounded(result)
 
 
-def _grade_python(raw: bytes, name: str, student_id: str | None, exercise_set: ExerciseSet) -> GradeResult:
+def _grade_python(raw: bytes, name: str, student_id: str | None, exercise_set: ExerciseSet,
+                  seed: int | None = None) -> GradeResult:
     """A Python answer, graded in the sandbox, with the same guarantee as the JSON path: a
     bug of ours gives the student an "internal error, not your fault" result (logged
     with the file's hash), never a traceback or a 500.  The operator's problems still
@@ -148,7 +152,8 @@ def _grade_python(raw: bytes, name: str, student_id: str | None, exercise_set: E
                                   "exercise; send your answers as JSON or YAML", exercise_set.total_points),
                        student_id=student_id)
     try:
-        return bounded(grade_python(raw, name, student_id, exercise=exercise))
+        return bounded(grade_python(raw, name, student_id, seed, exercise=exercise,
+                                    set_fingerprint=exercise_set.fingerprint))
     except (SandboxUnavailable, ExerciseDataError):
         raise
     except Exception:

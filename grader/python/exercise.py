@@ -10,6 +10,8 @@ that they agree.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +100,10 @@ class HiddenSpec:
 
 @dataclass(frozen=True, eq=False)
 class PythonExercise:
-    """``python.yaml`` read and checked, with the sheet's events from ``context.yaml``."""
+    """``python.yaml`` read and checked, with the sheet's events from ``context.yaml``.
+
+    ``fingerprint`` is a hash of the data it was read from (``python.yaml`` and
+    ``context.yaml``): the derived seeds of hidden streams change when it does."""
 
     id: str
     exercise_set: str
@@ -117,6 +122,7 @@ class PythonExercise:
     forbidden_imports: tuple[str, ...]
     mistakes: tuple[MistakeSpec, ...]
     template: str
+    fingerprint: str
 
     @property
     def max_score(self) -> float:
@@ -224,6 +230,8 @@ def _exercise(raw: dict[str, Any], context: dict[str, Any]) -> PythonExercise:
         mistakes=tuple(MistakeSpec(m["code"], dict(m["models"]), " ".join(m["feedback"].split()))
                        for m in raw["mistakes"]),
         template=raw["template"],
+        fingerprint=hashlib.sha256(json.dumps({"python": raw, "context": context}, sort_keys=True,
+                                              default=str).encode()).hexdigest(),
     )
 
 

@@ -1,13 +1,13 @@
 """Grading a Python submission: the suite, the runs, and the result with its feedback.
 
 :func:`grade_python` is the entry point; each function of ``python.yaml`` is one part,
-scored all or nothing.
+scored all or nothing.  The hidden streams' seed is derived from what is graded
+(:func:`grader.python.seeds.hidden_seed`), so a grading is replayable.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from collections.abc import Sequence
 
@@ -16,6 +16,7 @@ from grader.python.exercise import FunctionSpec, PythonExercise, load_python_exe
 from grader.python.inputs import Case, StreamInput
 from grader.python.judge import FunctionReport, Verdict, VerdictKind
 from grader.python.runs import Runs, calls_of, diagnose, pick_counterexample, run_suite, shrink, stream_length
+from grader.python.seeds import hidden_seed
 from grader.python.suite import Suite, build_suite
 from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status, bounded, status_for, unreadable
 from grader.sandbox import Call, Sandbox, Tier, default_sandbox
@@ -119,15 +120,25 @@ def _safe_display_name(name: str | None, default: str) -> str:
 
 
 def grade_python(source: bytes, source_name: str, student_id: str | None, seed: int | None = None, *,
-                 sandbox: Sandbox | None = None, exercise: PythonExercise | None = None) -> GradeResult:
+                 sandbox: Sandbox | None = None, exercise: PythonExercise | None = None,
+                 set_fingerprint: str = "") -> GradeResult:
     """Grade a Python submission: each function of ``python.yaml`` is one part.
 
     Never raises for anything a student can write: syntax errors, forbidden imports,
     exceptions, hangs, memory, wrong types and attacks end as statuses and messages.
     Raises :class:`grader.errors.SandboxUnavailable` when the sandbox cannot run (no
     tier available, or it failed to start): untrusted code is never run unconfined.
-    ``seed`` fixes the hidden streams (a random one is drawn otherwise); it is recorded
-    in ``meta`` with the sandbox tier and the timings.
+
+    ``seed`` fixes the hidden streams; without it the seed is derived
+    (:func:`~grader.python.seeds.hidden_seed`) from ``set_fingerprint`` (the fingerprint
+    of the exercise set graded on; :func:`grader.grading.grade_bytes` passes it, and a
+    caller that leaves it empty derives other seeds than the CLI and the service), the
+    exercise's own fingerprint, ``student_id`` and the source's bytes.  ``meta.seed_from``
+    says ``derived`` when the seed is the one derived here (passed or not), ``given`` when
+    another was passed (a replay, or a regrade that kept a student's seed after the
+    derivation changed).  Either way the grading is deterministic: the same inputs give
+    the same score and feedback.  The seed is recorded in ``meta`` with the sandbox tier,
+    the per-function test counts and credit, and the timings.
     """
     started = time.perf_counter()
     exercise = exercise or load_python_exercise()
@@ -144,7 +155,9 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     # One budget of wall time for everything this submission runs (reruns and shrinking
     # included): no submission holds a worker longer, whatever it does.
     runs = Runs(deadline=time.monotonic() + box.settings.budget_s)
-    seed = secrets.randbits(32) if seed is None else int(seed)
+    derived = hidden_seed(set_fingerprint, exercise.fingerprint, student_id, source)
+    seed = derived if seed is None else int(seed)
+    seed_from = "derived" if seed == derived else "given"
     display = _safe_display_name(source_name, exercise.display_name)
     b = bindings(exercise.profile)
 
@@ -209,6 +222,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     warnings += tuple(f"the sandbox here does not bound {what}" for what in report.unbounded)
     meta = {
         "seed": seed,
+        "seed_from": seed_from,
         "hidden_streams": suite.streams,
         "tests": {name: {"asked": fr.asked, "ran": len(fr.ran), "failed": len(fr.failures)}
                   for name, fr in reports.items()},
@@ -216,6 +230,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
         "sandbox": {"tier": report.tier.value, "python": report.interpreter.version if report.interpreter else None,
                     "runs": len(runs.runs), "layers": [x.name for x in report.layers if x.ok],
                     "unbounded": list(report.unbounded)},
+        "shrink_cut_short": runs.shrink_cut_short,
         "budget_s": box.settings.budget_s,
         "timings": {"total_s": round(time.perf_counter() - started, 4), "suite_s": round(suite_s, 4),
                     "sandbox_s": round(sandbox_s, 4), "shrink_s": round(shrink_s, 4)},

@@ -32,6 +32,9 @@ class Runs:
     deadline: float  # time.monotonic() at which the grading's budget ends
     runs: list[SandboxRun] = field(default_factory=list)
     import_problem: dict | None = None
+    # Shrinking stopped by its time limit, not by its rounds or by finding nothing smaller:
+    # the one way the same grading can show another counterexample (never another score).
+    shrink_cut_short: bool = False
 
     @property
     def seconds(self) -> float:
@@ -208,6 +211,7 @@ def shrink(box: Sandbox, exercise: PythonExercise, source: bytes, display: str, 
     done: set[str] = set()
     for _round in range(exercise.shrink_rounds):
         if time.monotonic() > deadline:
+            runs.shrink_cut_short = True
             break
         batch: list[Case] = []
         for name, verdict in current.items():
@@ -255,12 +259,20 @@ def pick_counterexample(report: FunctionReport, binding: Binding) -> None:
         return
     visible = [v for v in failures if v.case.visible]
     if visible:
-        report.sheet_failure = report.counterexample = visible[0]
+        report.sheet_failure = report.counterexample = min(visible, key=lambda v: _suite_place(v.case.id))
         return
     kinds_first = (VerdictKind.WRONG_TYPE, VerdictKind.RAISED, VerdictKind.WRONG_VALUE)
+    # Ties go to the case built first (its id's number is its place in the suite), not to
+    # the order the runs happened to answer in: the same grading shows the same input.
     failures.sort(key=lambda v: (kinds_first.index(v.kind) if v.kind in kinds_first else 3,
-                                 binding.simplicity(v.case.input)))
+                                 binding.simplicity(v.case.input), _suite_place(v.case.id)))
     report.counterexample = failures[0]
+
+
+def _suite_place(case_id: str) -> tuple[int, str]:
+    """A case's place in its suite, from its id (``hw12``: the 13th case built)."""
+    digits = case_id.lstrip("abcdefghijklmnopqrstuvwxyz")
+    return (int(digits), case_id) if digits.isdigit() else (-1, case_id)
 
 
 def diagnose(report: FunctionReport, binding: Binding, mistakes: Sequence[MistakeSpec]) -> None:

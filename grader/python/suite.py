@@ -1,8 +1,9 @@
 """The suite of one grading: the sheet's cases and the hidden ones, each with the engine's answer.
 
 Built in batches handed to the sandboxed process as they are built, so that it runs the
-first while the rest is computed; cached for the last seeds only (batch grading reuses
-one seed).
+first while the rest is computed; cached for the last seeds only (a grading repeated:
+the same file graded again, a regrade).  A suite is a pure function of the exercise and
+the seed, so a cached one is the suite a fresh build would give.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ def build_suite(exercise: PythonExercise, seed: int,
     then every :data:`STREAMS_PER_BATCH` hidden streams'; all at once for a cached
     suite), so that a sandboxed process can run them while the rest is built.
 
-    Cached for the last seeds only: batch grading reuses one seed, while a fresh seed per
-    submission gains nothing from a cache, and a big one makes every full garbage
-    collection of the process slower (about 8 ms per cached suite here)."""
+    Cached for the last seeds only: seeds are derived per submission, so only a grading
+    repeated soon after (the same bytes of the same student, a replay with ``--seed``)
+    meets its suite again, and a big cache makes every full garbage collection of the
+    process slower (about 8 ms per cached suite here).  Building is deterministic (one
+    ``random.Random(seed)``, no set or hash order), so cached and built suites are equal."""
     key = (exercise, seed)  # an exercise compares by identity
     with _suites_lock:
         suite = _suites.pop(key, None)
