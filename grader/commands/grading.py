@@ -87,14 +87,21 @@ def _write(text: str, output: str | None, color: bool) -> None:
 @click.option("--variants/--no-variants", default=None,
               help="Grade each student against their own variant (default: STREAMGRADE_VARIANTS, else the set's "
                    "variation.yaml).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Seed of a Python answer's hidden streams, to replay a grading (a result's meta.seed). Default: "
+                   "derived from the set, the student and the file's bytes. JSON and YAML answers have no hidden "
+                   "tests: for them it is ignored, with a warning on stderr.")
 def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str | None, exercise_set: str,
-          color: bool | None, variants: bool | None) -> None:
+          color: bool | None, variants: bool | None, seed: int | None) -> None:
     """Grade submissions (JSON, YAML or Python; - reads stdin) and print the report.
 
     Exit status 0 when every file was graded, whatever the score; 2 when a file could not
-    be read (the message names the file, line and column).
+    be read (the message names the file, line and column).  The same Python file of the
+    same student always gets the same hidden tests, so the same score and feedback;
+    ``--seed`` replays any grading exactly.
     """
     from grader import grading
+    from grader.submissions.read import SubmissionFormat, format_for_name
 
     _check_set(exercise_set)
     if fmt == "gradescope" and len(files) > 1:
@@ -105,8 +112,11 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
     unreadable: list[str] = []
     for path in files:
         raw, name, shown = _read(path)
+        python = format_for_name(name if name is not None else shown) is SubmissionFormat.PYTHON
+        if seed is not None and not python:
+            click.echo(f"streamgrade: warning: {shown}: --seed applies to Python answers only; ignored", err=True)
         result = grading.grade_bytes(raw, name if name is not None else shown, student_id, exercise_set,
-                                     variants=variants)
+                                     variants=variants, seed=seed if python else None)
         if not result.readable:
             unreadable.extend(result.errors or (f"{shown}: the submission could not be read",))
             if fmt == "text":

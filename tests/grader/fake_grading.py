@@ -32,7 +32,8 @@ def _exercise(exercise_id: str, score: float, max_score: float, diagnosis: tuple
 
 
 def fake_grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
-                     exercise_set: str = "week10", *, submission=None, sets=None, variants=None) -> GradeResult:
+                     exercise_set: str = "week10", *, submission=None, sets=None, variants=None,
+                     seed=None) -> GradeResult:
     name = filename or "<stdin>"
     if name.endswith(".py"):
         return GradeResult(student_id, exercise_set, 5, 10, (_exercise("python", 5, 10),))

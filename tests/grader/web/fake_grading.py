@@ -49,7 +49,7 @@ def _empty(value: Any) -> bool:
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
                 exercise_set: str = "week10", *, submission: Any = None,
-                sets: Any = None, variants: bool | None = None) -> GradeResult:
+                sets: Any = None, variants: bool | None = None, seed: int | None = None) -> GradeResult:
     name = filename or "submission.json"
     try:
         exercises = _set(exercise_set)

@@ -38,7 +38,7 @@ GRADER_VERSION = _version()
 
 def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None = None,
                 exercise_set: str = "week10", *, submission: Any = None,
-                sets: Any = None, variants: bool | None = None) -> GradeResult:
+                sets: Any = None, variants: bool | None = None, seed: int | None = None) -> GradeResult:
     hooks = os.environ.get("STREAMGRADE_TEST_HOOK_DIR")
     if hooks:
         folder = Path(hooks)
@@ -52,5 +52,6 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     if os.environ.get("STREAMGRADE_TEST_REAL_GRADER") == "1":
         from grader.grading import grade_bytes as real
 
-        return real(raw, filename, student_id, exercise_set, submission=submission, sets=sets, variants=variants)
+        return real(raw, filename, student_id, exercise_set, submission=submission, sets=sets, variants=variants,
+                    seed=seed)
     return fake_grading.grade_bytes(raw, filename, student_id, exercise_set)
