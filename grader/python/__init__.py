@@ -4,17 +4,22 @@ sandbox, compared with the reference engine, failures shrunk to minimal countere
 A submission defines some of ``assign_window``, ``is_late``, ``window_aggregate`` and
 ``upsert`` (SUBMISSION_FORMAT.md, "Python answers"); the set's ``python.yaml``
 gives their points and how hidden tests are generated.  Each function is one part of
-one exercise, scored all or nothing: a function is right when it is right on the
-sheet's events (always a visible test) and on every hidden test.
+one exercise: full points when it is right on the sheet's events (always a visible test)
+and on every hidden test, partial credit by the share of hidden tests it fails
+(:mod:`~grader.python.credit`), nothing when one of its tests did not run.  The hidden
+streams' seed is derived from the set, the student and the file's bytes
+(:mod:`~grader.python.seeds`): the same file always meets the same tests.
 
 The modules, in the order of :func:`grader.python.grade.grade_python`'s flow:
 :mod:`~grader.python.exercise` (``python.yaml`` read and checked),
 :mod:`~grader.python.inputs` (the test inputs and their sandbox encoding),
 :mod:`~grader.python.bindings` (each function bound to its engine answer, its checks,
-its words and its mistaken models), :mod:`~grader.python.streams` (hidden streams from a
-seed), :mod:`~grader.python.suite` (every case with its expected value),
+its words and its mistaken models), :mod:`~grader.python.seeds` (the seed, derived),
+:mod:`~grader.python.streams` (hidden streams from a seed), :mod:`~grader.python.suite`
+(every case with its expected value),
 :mod:`~grader.python.judge` (one call's outcome to a verdict),
-:mod:`~grader.python.runs` (the sandboxed runs, reruns and shrinking) and
+:mod:`~grader.python.runs` (the sandboxed runs, reruns and shrinking),
+:mod:`~grader.python.credit` (the partial-credit rule) and
 :mod:`~grader.python.grade` (the result).
 
 The flow:

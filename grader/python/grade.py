@@ -1,7 +1,9 @@
 """Grading a Python submission: the suite, the runs, and the result with its feedback.
 
 :func:`grade_python` is the entry point; each function of ``python.yaml`` is one part,
-scored all or nothing.  The hidden streams' seed is derived from what is graded
+scored by :func:`grader.python.credit.function_credit` (full points when right on the
+sheet's events and on every hidden test, partial credit by the share of hidden tests
+failed).  The hidden streams' seed is derived from what is graded
 (:func:`grader.python.seeds.hidden_seed`), so a grading is replayable.
 """
 
@@ -12,14 +14,50 @@ import time
 from collections.abc import Sequence
 
 from grader.python.bindings import Binding, bindings
+from grader.python.credit import COST_PER_FAILED_SHARE, RULE, SHEET_RULE, SHEET_WRONG_CAP, function_credit
 from grader.python.exercise import FunctionSpec, PythonExercise, load_python_exercise
 from grader.python.inputs import Case, StreamInput
 from grader.python.judge import FunctionReport, Verdict, VerdictKind
 from grader.python.runs import Runs, calls_of, diagnose, pick_counterexample, run_suite, shrink, stream_length
 from grader.python.seeds import hidden_seed
 from grader.python.suite import Suite, build_suite
-from grader.results import ExerciseResult, Finding, GradeResult, PartResult, Status, bounded, status_for, unreadable
+from grader.results import (
+    ExerciseResult,
+    Finding,
+    GradeResult,
+    PartResult,
+    Status,
+    bounded,
+    round_score,
+    status_for,
+    unreadable,
+)
 from grader.sandbox import Call, Sandbox, Tier, default_sandbox
+
+
+def _credit(report: FunctionReport) -> float:
+    """The share of its points a defined function earns (:func:`function_credit`)."""
+    return function_credit(sheet_correct=not any(v.case.visible for v in report.failures),
+                           hidden_failed=sum(1 for v in report.failures if not v.case.visible),
+                           hidden_ran=sum(1 for v in report.ran if not v.case.visible),
+                           all_ran=report.not_run == 0)
+
+
+def _points(points: float, credit: float) -> float:
+    """``points * credit`` as shown (two decimals); a function with a failure never shows full points."""
+    score = round_score(points * credit)
+    return round_score(points - 0.01) if credit < 1 and score >= points else score
+
+
+def _percent(passed: int, total: int) -> str:
+    """``95.5`` for 1,047 of 1,096; never ``100.0`` while one failed, nor ``0.0`` while one passed."""
+    share = 100 * passed / total
+    text = f"{share:.1f}"
+    if text == "100.0" and passed < total:
+        return "99.9"
+    if text == "0.0" and passed:
+        return "0.1"
+    return text
 
 
 def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise: PythonExercise,
@@ -42,19 +80,29 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
                           findings=(Finding(VerdictKind.NOT_RUN, path, head),), show_expected=False)
     if cx is None:
         return PartResult(report.name, spec.points, spec.points, Status.CORRECT,
-                          feedback=(f"{report.name}: correct on the sheet's events and on {hidden_total} hidden "
+                          feedback=(f"{report.name}: correct on the sheet's events and on {hidden_total:,} hidden "
                                     "tests",), show_expected=False)
-    hidden = f"{hidden_failed} of {hidden_total} hidden tests (generated from seed {suite.seed})"
+    score = _points(spec.points, _credit(report))
+    hidden = f"{hidden_failed:,} of {hidden_total:,} hidden tests (generated from seed {suite.seed})"
     sheet_checked = sum(1 for v in report.ran if v.case.visible) == report.asked_visible
     if report.sheet_failure is None:
-        head = (f"{report.name}: correct on the sheet's events, wrong on {hidden}." if sheet_checked
-                else f"{report.name}: wrong on {hidden}.")
+        head = (f"{report.name}: correct on the sheet's events, wrong on {hidden}" if sheet_checked
+                else f"{report.name}: wrong on {hidden}")
     elif hidden_failed:
-        head = f"{report.name}: wrong on the sheet's events and on {hidden}."
+        head = f"{report.name}: wrong on the sheet's events and on {hidden}"
     elif hidden_total:
-        head = f"{report.name}: wrong on the sheet's events (right on the {hidden_total} hidden tests)."
+        head = f"{report.name}: wrong on the sheet's events (right on the {hidden_total:,} hidden tests)"
     else:
-        head = f"{report.name}: wrong on the sheet's events."
+        head = f"{report.name}: wrong on the sheet's events"
+    if not_run:
+        head += f": not credited: {not_run}"
+    elif hidden_total:
+        rule = RULE if report.sheet_failure is None else f"{SHEET_RULE}; {RULE}"
+        head += (f": passed {hidden_total - hidden_failed:,} of {hidden_total:,} hidden tests "
+                 f"({_percent(hidden_total - hidden_failed, hidden_total)} %): {round_score(score)} of "
+                 f"{round_score(spec.points)} points ({rule}).")
+    else:
+        head += f": {round_score(score)} of {round_score(spec.points)} points (no hidden test to earn credit on)."
     lines = [head]
     sheet = report.sheet_failure
     if sheet is not None and sheet is not cx:
@@ -78,13 +126,28 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
                      f"{cx.kind.replace('_', ' ')}{detail}.")
     lines += [m.feedback for m in report.diagnosis]
     shown_expected = show_input and exercise.show_expected
-    status = Status.INVALID if cx.kind is VerdictKind.WRONG_TYPE else Status.INCORRECT
+    failed = Status.INVALID if cx.kind is VerdictKind.WRONG_TYPE else Status.INCORRECT
+    status = Status.PARTIAL if score > 0 else failed
     findings = [Finding(cx.kind, path, head)] + [Finding(m.code, path, m.feedback) for m in report.diagnosis]
     return PartResult(
-        report.name, 0, spec.points, status,
+        report.name, score, spec.points, status,
         expected=binding.describe_value(cx.case.expected) if shown_expected else None,
         given=binding.describe_value(cx.given) if show_input and cx.kind is VerdictKind.WRONG_VALUE else None,
         feedback=tuple(lines), findings=tuple(findings), show_expected=shown_expected)
+
+
+def _tests_meta(report: FunctionReport, imported: bool) -> dict[str, object]:
+    """``meta.tests`` of one function: its counts, all and hidden, and the share of its points it earned."""
+    hidden = [v for v in report.ran if not v.case.visible]
+    hidden_failed = sum(1 for v in hidden if not v.passed)
+    credit = _credit(report) if imported and report.defined == "function" else 0.0
+    return {"asked": report.asked, "ran": len(report.ran), "failed": len(report.failures),
+            "passed": len(report.ran) - len(report.failures),
+            "sheet": {"asked": report.asked_visible, "ran": len(report.ran) - len(hidden),
+                      "failed": len(report.failures) - hidden_failed},
+            "hidden": {"asked": report.asked - report.asked_visible, "ran": len(hidden), "failed": hidden_failed,
+                       "passed": len(hidden) - hidden_failed},
+            "credit": round(credit, 4)}
 
 
 def _not_run_line(report: FunctionReport) -> str:
@@ -201,14 +264,16 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
                                          feedback=(message,), parts=parts)
     else:
         parts = tuple(_part(reports[f.name], f, b[f.name], exercise, suite) for f in exercise.functions)
-        score = sum(p.score for p in parts)
+        score = round_score(sum(p.score for p in parts))
         if all(p.status is Status.NOT_ANSWERED for p in parts):
             status = Status.NOT_ANSWERED
         else:
             status = status_for(score, exercise.max_score)
         correct = sum(1 for p in parts if p.status is Status.CORRECT)
-        summary = (f"{correct} of {len(parts)} functions correct, each checked on the sheet's events and on "
-                   f"{suite.streams} hidden generated streams (seed {seed}).")
+        partly = sum(1 for p in parts if p.status is Status.PARTIAL)
+        summary = (f"{correct} of {len(parts)} functions correct{f', {partly} partly' if partly else ''}, each "
+                   f"checked on the sheet's events and on {suite.streams:,} hidden generated streams (seed {seed}). "
+                   f"Partial credit: {RULE}; {SHEET_RULE}.")
         asked = sum(fr.asked for fr in reports.values() if fr.defined == "function")
         ran = sum(len(fr.ran) for fr in reports.values() if fr.defined == "function")
         if ran < asked:
@@ -224,8 +289,9 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
         "seed": seed,
         "seed_from": seed_from,
         "hidden_streams": suite.streams,
-        "tests": {name: {"asked": fr.asked, "ran": len(fr.ran), "failed": len(fr.failures)}
-                  for name, fr in reports.items()},
+        "tests": {name: _tests_meta(fr, runs.import_problem is None) for name, fr in reports.items()},
+        "partial_credit": {"rule": f"{RULE}; {SHEET_RULE}", "cost_per_failed_share": COST_PER_FAILED_SHARE,
+                           "sheet_wrong_cap": SHEET_WRONG_CAP},
         "submission": {"name": display, "bytes": len(source)},
         "sandbox": {"tier": report.tier.value, "python": report.interpreter.version if report.interpreter else None,
                     "runs": len(runs.runs), "layers": [x.name for x in report.layers if x.ok],

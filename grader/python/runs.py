@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.python.bindings import Binding
+from grader.python.credit import function_credit
 from grader.python.exercise import MistakeSpec, PythonExercise
 from grader.python.inputs import Case, StreamInput, WritesInput
 from grader.python.judge import FunctionReport, Verdict, VerdictKind, judge
@@ -62,10 +63,11 @@ def run_suite(box: Sandbox, exercise: PythonExercise, source: bytes, display: st
     fails its function.  When its document is garbled or forged, nothing in it counts and
     no call is blamed (the submission may have written it at any time): the unanswered
     calls then run one function per process, where a garbled document can only be that
-    function's.  Unanswered calls of functions that have not failed run again in fresh
-    processes until all are answered, a round answers nothing new, the runs are used up
-    or the grading's time budget ends; what is still unanswered counts against its
-    function.
+    function's.  Unanswered calls of functions that can still earn points (partial
+    credit counts every hidden call, so a failed function's calls run too, after the
+    others') run again in fresh processes until all are answered, a round answers
+    nothing new, the runs are used up or the grading's time budget ends; what is still
+    unanswered counts against its function.
 
     ``started``: a process already started on the submission (it imported the file while
     the suite was being built); it takes the first batch.  ``sent``: the calls already
@@ -115,15 +117,39 @@ def run_suite(box: Sandbox, exercise: PythonExercise, source: bytes, display: st
 
 def _unanswered(asked: Sequence[Case], reports: dict[str, FunctionReport]) -> list[Case]:
     """The calls worth another run: not answered yet, of a function that is defined and
-    has not failed (one failure already decides an all-or-nothing function)."""
-    open_functions = {name for name, r in reports.items() if r.defined == "function" and not r.failures}
+    can still earn points (:func:`_can_earn`).  The calls of functions that have failed
+    come last, so that a function that stops its process (a crash, a hang) cannot keep
+    the others' calls from running."""
+    open_functions = {name for name, r in reports.items() if r.defined == "function" and _can_earn(r)}
     out = []
     for case in asked:
         if case.function in open_functions:
             verdict = reports[case.function].verdicts.get(case.id)
             if verdict is None or not verdict.ran:
                 out.append(case)
-    return out
+    return sorted(out, key=lambda c: bool(reports[c.function].failures))  # stable: the suite's order otherwise
+
+
+#: Failures a function's process lives through at once: after only these, the rest of its
+#: calls are worth running for partial credit.  After a hang, a crash, a memory or CPU
+#: limit or a garbled result they are not run again (each rerun could cost a process and
+#: seconds again, and a killed run's answers do not count): they stay not run, and the
+#: function earns nothing, as an untested call is never a pass.
+_CONTAINED = (VerdictKind.WRONG_VALUE, VerdictKind.WRONG_TYPE, VerdictKind.RAISED, VerdictKind.TOO_LARGE)
+
+
+def _can_earn(report: FunctionReport) -> bool:
+    """Whether a function could still earn points were every call of it answered: its
+    failures so far are all :data:`_CONTAINED`, and its credit with them, over all of its
+    hidden calls, is more than nothing."""
+    if not report.failures:
+        return True
+    if any(v.kind not in _CONTAINED for v in report.failures):
+        return False
+    hidden_asked = report.asked - report.asked_visible
+    return function_credit(sheet_correct=not any(v.case.visible for v in report.failures),
+                           hidden_failed=sum(1 for v in report.failures if not v.case.visible),
+                           hidden_ran=hidden_asked, all_ran=True) > 0
 
 
 def _take(run: SandboxRun, batch: Sequence[Case], b: Mapping[str, Binding], reports: dict[str, FunctionReport],
