@@ -20,13 +20,14 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
 from grader.exercises.load import DEFAULT_SET, available_sets, load_set
 from grader.exercises.model import ExerciseSet
 from grader.results import GradeResult, Problem, bounded, unreadable
-from grader.scoring import plan_for, score_exercise
+from grader.scoring import grading_now, plan_for, score_exercise, visibility_meta
 from grader.submissions.read import Submission, SubmissionFormat, format_for_name, read_submission_bytes
 from grader.variants.policy import policy_for
 
@@ -38,15 +39,18 @@ log = logging.getLogger(__name__)
 
 
 def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: str | None = None,
-                  warnings: Iterable[str] = ()) -> GradeResult:
+                  warnings: Iterable[str] = (), now: datetime | None = None) -> GradeResult:
     """Grade an ``answers`` object (exercise id -> answer, as in the submission format).
 
     Every schema problem is listed with its path (``answers.ex6.rows[1].sum_amount:
     expected a number, got "seven"``) in ``errors``, unknown exercises and fields in
     ``warnings``, and kept structured, with its code, in ``problems``; every exercise is
-    still graded from what can be read.
+    still graded from what can be read.  ``now`` is the one instant the submission's
+    expected values are shown or withheld at (default :func:`grader.scoring.grading_now`:
+    ``STREAMGRADE_NOW``, else the wall clock); ``meta.visibility`` records the set's policy.
     """
     plan = plan_for(exercise_set)
+    now = now or grading_now()
     notes = list(warnings)
     problems: list[Problem] = []
     if not isinstance(answers, Mapping):
@@ -56,12 +60,12 @@ def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: st
     problems.extend(plan.problems(answers))
     errors = [str(p) for p in problems if p.is_error]
     notes += [str(p) for p in problems if not p.is_error]
-    results = tuple(score_exercise(ex, answers.get(ex.exercise.id), f"answers.{ex.exercise.id}")
+    results = tuple(score_exercise(ex, answers.get(ex.exercise.id), f"answers.{ex.exercise.id}", now=now)
                     for ex in plan.exercises)
     score = sum(r.score for r in results)
     return GradeResult(student_id, exercise_set.id, score, exercise_set.total_points, results,
                        tuple(dict.fromkeys(notes)), tuple(dict.fromkeys(errors)),
-                       problems=tuple(dict.fromkeys(problems)))
+                       meta={"visibility": visibility_meta(exercise_set, now)}, problems=tuple(dict.fromkeys(problems)))
 
 
 def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -> GradeResult:

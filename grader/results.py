@@ -98,8 +98,24 @@ class Problem:
         return cls(str(data["path"]), str(data["code"]), str(data["message"]), Severity(data.get("severity", "error")))
 
 
+class Withheld(enum.StrEnum):
+    """Why a part's expected value (and the feedback that would reveal it) was not shown."""
+
+    #: The part's visibility is ``never``.
+    NEVER = "never"
+    #: The student did not answer the part (every visibility but ``always``).
+    NOT_ANSWERED = "not_answered"
+    #: ``after_due`` and the set's due date has not passed.
+    BEFORE_DUE = "before_due"
+
+
 @dataclass(frozen=True)
 class PartResult:
+    """One part's result.  ``visibility`` is the part's setting (``after_attempt``...,
+    ``None`` where none applies, e.g. Python tests); ``withheld`` says why the expected
+    value is not shown (``None``: it is, or nothing decided it), and ``show_expected`` is
+    False then."""
+
     id: str
     score: float
     max_score: float
@@ -109,6 +125,8 @@ class PartResult:
     feedback: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
     show_expected: bool = True
+    visibility: str | None = None
+    withheld: Withheld | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -122,6 +140,10 @@ class PartResult:
         }
         if self.show_expected:
             data["expected"] = self.expected
+        if self.visibility is not None:
+            data["visibility"] = str(self.visibility)
+        if self.withheld is not None:
+            data["withheld"] = self.withheld.value
         return data
 
 
@@ -284,6 +306,13 @@ def _cut_value(value: Any, text: int, items: int, depth: int = 0) -> Any:
     return value
 
 
+def _withheld(value: Any) -> Withheld | None:
+    try:
+        return Withheld(value) if value is not None else None
+    except ValueError:  # a reason this grader does not know: still withheld, as ``never`` says
+        return Withheld.NEVER
+
+
 def result_from_dict(data: dict[str, Any]) -> GradeResult:
     """A :class:`GradeResult` rebuilt from its result-format dict (``GradeResult.to_dict``).
 
@@ -296,7 +325,7 @@ def result_from_dict(data: dict[str, Any]) -> GradeResult:
             PartResult(p["id"], p["score"], p["max_score"], Status(p["status"]), p.get("expected"), p.get("given"),
                        tuple(p.get("feedback", ())),
                        tuple(Finding(code, f"{ex['id']}.{p['id']}", "") for code in p.get("findings", ())),
-                       "expected" in p)
+                       "expected" in p, p.get("visibility"), _withheld(p.get("withheld")))
             for p in ex.get("parts", ()))
         exercises.append(ExerciseResult(ex["id"], ex.get("title", ""), ex["score"], ex["max_score"],
                                         Status(ex["status"]), tuple(ex.get("feedback", ())),

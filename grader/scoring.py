@@ -15,18 +15,28 @@ A part's fraction of its points is the comparator's, then:
   learned it from the sheet, and the instructor decided what it is worth (``partial``,
   ``full`` or ``none``).  Feedback says so, and why (unless expected values are hidden).
 
-Part and exercise results are remembered by the answer's ``repr`` for the plan's
-lifetime (grading is a pure function of the answer), so a class that repeats answers
-is graded at dictionary speed; free text is scored by the rubric every time it is new.
+Whether a part's expected value is shown (and with it the feedback that would reveal
+it: model answers, rubric concepts, mistake messages with the expected value, "Engine:"
+derivations) is :func:`withheld_because`'s decision, a pure function of the part's
+visibility, whether the student answered it, the grading's ``now`` and the set's due
+date.  ``now`` is taken once per submission (:func:`grading_now`; ``STREAMGRADE_NOW``
+fixes it), never at plan time: the plan is shared across submissions and time.
+
+Part and exercise results are remembered by the answer's ``repr`` and the visibility
+decisions that applied (grading is a pure function of both) for the plan's lifetime, so
+a class that repeats answers is graded at dictionary speed; free text is scored by the
+rubric every time it is new.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -36,11 +46,13 @@ from grader.compare.base import Comparator, CompareContext, Comparison
 from grader.compare.kinds import comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
+from grader.errors import UsageProblem
+from grader.exercises.checks import parse_instant
 from grader.exercises.fields import json_path, read_field
-from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, SetKey
+from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, SetKey, Visibility
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
-from grader.results import ExerciseResult, Finding, PartResult, Problem, Severity, Status, status_for
+from grader.results import ExerciseResult, Finding, PartResult, Problem, Severity, Status, Withheld, status_for
 from grader.solutions.solve import solve
 from grader.submissions.problems import validate_answers
 from reference.timestamps import parse_duration
@@ -49,20 +61,29 @@ NOT_ANSWERED = "not answered"
 #: Results remembered per exercise, by the answer's text; longer answers are not remembered.
 MEMO_SIZE = 4096
 MEMO_MAX_KEY = 4096
+#: The environment variable that fixes the grader's clock (ISO-8601 with offset): tests, and
+#: grading "as of" an instant.  Unset, grading uses the wall clock in UTC.
+NOW_VARIABLE = "STREAMGRADE_NOW"
 #: The window and key a row finding starts with: ``window [10:05, 10:10), user B: ...``.
 _ROW_KEY = re.compile(r"^window (\[[^)]*\), user [^:]+):")
 
 
 @dataclass(frozen=True)
 class PartPlan:
-    """What grading one part needs, fixed for the exercise set."""
+    """What grading one part needs, fixed for the exercise set.
+
+    ``visibility`` is the part's (its own, else the set's) and ``due`` the set's due date;
+    whether a submission sees the expected value is decided at grading time from them
+    (:func:`withheld_because`).
+    """
 
     exercise_id: str
     part: Part
     comparator: Comparator
     expected_value: Any
     expected: Any
-    show_expected: bool
+    visibility: Visibility
+    due: datetime | None
     profile: str
     mistakes: tuple[KnownMistake, ...] = ()
     erratum: Erratum | None = None
@@ -201,13 +222,59 @@ def cache_clear() -> None:
     _plan_cached.cache_clear()
 
 
-def expected_visible(exercise_set: ExerciseSet, exercise: Exercise, part: Part) -> bool:
-    """Whether students see the expected value of ``part``: the one place that decides it.
+# -- visibility of expected values ---------------------------------------------------------------------------
 
-    The set's ``settings.show_expected`` decides for now; a per-part setting, when the
-    exercise data gets one, belongs here.
+
+def withheld_because(visibility: Visibility, *, answered: bool, now: datetime,
+                     due: datetime | None) -> Withheld | None:
+    """Why a part's expected value is withheld from this grading, or ``None`` if it is shown:
+    the one place that decides it (:func:`expected_visible` is its yes/no).
+
+    ``always`` shows it, answered or not; ``never`` never does; otherwise only for a part
+    the student ``answered``, and under ``after_due`` only once ``now`` is past ``due``
+    (an ``after_due`` with no due date never reveals; loading a set rules that out).
+    Before the due date the reason is ``before_due`` even for an unanswered part: answering
+    would not show it yet.
     """
-    return bool(exercise_set.settings.show_expected)
+    if visibility is Visibility.ALWAYS:
+        return None
+    if visibility is Visibility.NEVER:
+        return Withheld.NEVER
+    if visibility is Visibility.AFTER_DUE and (due is None or now <= due):
+        return Withheld.BEFORE_DUE
+    if not answered:
+        return Withheld.NOT_ANSWERED
+    return None
+
+
+def expected_visible(visibility: Visibility, *, answered: bool, now: datetime, due: datetime | None) -> bool:
+    """Whether a student sees a part's expected value, its model answer and the feedback that reveals it."""
+    return withheld_because(visibility, answered=answered, now=now, due=due) is None
+
+
+def grading_now(environ: Mapping[str, str] | None = None) -> datetime:
+    """The instant a submission is graded at: ``STREAMGRADE_NOW`` (ISO-8601 with an offset)
+    when it is set, else the wall clock in UTC.  Take it once per submission.
+
+    Raises :class:`~grader.errors.UsageProblem` for a ``STREAMGRADE_NOW`` that is no
+    instant: a clock that cannot be read must not reveal answers by falling back."""
+    text = (os.environ if environ is None else environ).get(NOW_VARIABLE, "").strip()
+    if not text:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise UsageProblem(f"{NOW_VARIABLE}: {exc}") from None
+
+
+def visibility_meta(exercise_set: ExerciseSet, now: datetime) -> dict[str, Any]:
+    """``meta.visibility`` of a result: the set's policy, its due date, and whether the policy
+    reveals expected values (of answered parts) at ``now``.  A part's own setting is in its
+    result (``visibility``, and ``withheld`` with the reason when its value is not shown)."""
+    settings = exercise_set.settings
+    return {"policy": settings.visibility.value,
+            "due": settings.due.isoformat() if settings.due is not None else None,
+            "revealed": expected_visible(settings.visibility, answered=True, now=now, due=settings.due)}
 
 
 def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canonical: Any) -> PartPlan:
@@ -245,7 +312,8 @@ def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canoni
         comparator=comparator,
         expected_value=canonical.value,
         expected=expected,
-        show_expected=expected_visible(exercise_set, exercise, part),
+        visibility=exercise.visibility_of(part.id, exercise_set.settings),
+        due=exercise_set.settings.due,
         profile=canonical.profile,
         mistakes=known_mistakes(exercise_set, exercise, part, comparator, expected),
         erratum=erratum,
@@ -274,47 +342,53 @@ class PartOutcome:
     feedback: tuple[str, ...] = ()
 
 
-def score_part(plan: PartPlan, answer: Any, path: str) -> PartOutcome:
+def score_part(plan: PartPlan, answer: Any, path: str, *, now: datetime | None = None) -> PartOutcome:
     """Grade one part of ``answer`` (the exercise's answer object); ``path`` is that object's JSON path.
 
-    Remembered by the part's value, like :func:`score_exercise`.
+    ``now`` decides an ``after_due`` visibility (default :func:`grading_now`).  Remembered
+    by the part's value and the visibility decision, like :func:`score_exercise`.
     """
     value, present = read_field(answer, plan.part.field) if answer is not None else (None, False)
-    key = _memo_key(path, present, value)
+    answered = present and not plan.comparator.is_blank(value)
+    withheld = withheld_because(plan.visibility, answered=answered, now=now or grading_now(), due=plan.due)
+    key = _memo_key(path, f"{present}\n{withheld}", value)
     if key is None:
-        return _score_part(plan, value, present, path)
+        return _score_part(plan, value, answered, path, withheld)
     found = plan.memo.get(key)
     if found is None:
-        found = _score_part(plan, value, present, path)
+        found = _score_part(plan, value, answered, path, withheld)
         plan.memo.put(key, found)
     return found
 
 
-def _memo_key(path: str, present: bool, value: Any) -> str | None:
-    """The memo key of a value: its ``repr`` tells ``1``, ``1.0``, ``True`` and ``"1"`` apart."""
+def _memo_key(path: str, context: str, value: Any) -> str | None:
+    """The memo key of a value: its ``repr`` tells ``1``, ``1.0``, ``True`` and ``"1"`` apart;
+    ``context`` is what else the result depends on (presence, visibility decisions)."""
     try:
-        key = f"{path}\n{present}\n{value!r}"
+        key = f"{path}\n{context}\n{value!r}"
     except (RecursionError, ValueError):  # too deep, or an int too long to print
         return None
     return key if len(key) <= MEMO_MAX_KEY else None
 
 
-def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOutcome:
+def _score_part(plan: PartPlan, value: Any, answered: bool, path: str, withheld: Withheld | None) -> PartOutcome:
     part = plan.part
     where = f"{path}.{part.field.replace('[*]', '')}"
-    expected = plan.expected_value if plan.show_expected else None
+    show = withheld is None
+    expected = plan.expected_value if show else None
     points = float(part.points)
-    if not present or plan.comparator.is_blank(value):
+    seen = {"show_expected": show, "visibility": plan.visibility.value, "withheld": withheld}
+    if not answered:
         return PartOutcome(PartResult(part.id, 0.0, points, Status.NOT_ANSWERED, expected, None,
-                                      (NOT_ANSWERED,), (), plan.show_expected), feedback=())
+                                      (NOT_ANSWERED,), (), **seen), feedback=())
     try:
         given = plan.comparator.normalize(value)
     except NormalizeError as exc:
         message = exc.describe(where)
         finding = Finding("invalid", where, message)
         return PartOutcome(PartResult(part.id, 0.0, points, Status.INVALID, expected, value, (message,),
-                                      (finding,), plan.show_expected), feedback=(message,))
-    comparison = plan.comparator.compare(plan.expected, given, path=where, show_expected=plan.show_expected)
+                                      (finding,), **seen), feedback=(message,))
+    comparison = plan.comparator.compare(plan.expected, given, path=where, show_expected=show)
     fraction = comparison.fraction
     notes: list[str] = []
     codes: list[str] = []
@@ -328,15 +402,15 @@ def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOut
             codes.append(mistake.code)
             if mistake in exact:  # the credit is for the mistake's answer, not for other errors besides it
                 fraction = max(fraction, mistake.credit)
-            notes.append(mistake.message(plan.show_expected))
-            findings.append(Finding(mistake.code, where, mistake.message(plan.show_expected)))
-        fraction = _erratum(plan, given, fraction, notes, findings, where)
-        if plan.show_expected:
+            notes.append(mistake.message(show))
+            findings.append(Finding(mistake.code, where, mistake.message(show)))
+        fraction = _erratum(plan, given, fraction, notes, findings, where, show)
+        if show:
             for names, other in plan.other_profiles:
                 if plan.comparator.same(other, given):
                     notes.append(f"This is what {', '.join(names)} give{'s' if len(names) == 1 else ''}; this "
                                  f"exercise set is graded under {plan.profile}, whose boundary rules differ here.")
-    elif plan.show_expected and plan.other_profiles:
+    elif show and plan.other_profiles:
         # Right under the set's profile; where engines differ at the boundary, say how.
         others = "; ".join(f"{', '.join(names)}: {display_text(other)}" for names, other in plan.other_profiles)
         notes.append(f"Graded under {plan.profile}. Other engines differ at this boundary ({others}).")
@@ -346,9 +420,9 @@ def _score_part(plan: PartPlan, value: Any, present: bool, path: str) -> PartOut
     # the answer has other errors besides, the comparator's findings are kept too.
     whole = bool(exact)
     messages = tuple(notes) if whole else tuple(f.message for f in comparison.findings) + tuple(notes)
-    how = _engine_lines(plan, comparison) if not codes and fraction < 1 and plan.show_expected else ()
+    how = _engine_lines(plan, comparison) if not codes and fraction < 1 and show else ()
     result = PartResult(part.id, fraction * points, points, status, expected, value, messages + how,
-                        tuple(findings), plan.show_expected)
+                        tuple(findings), **seen)
     return PartOutcome(result, tuple(dict.fromkeys(codes)), messages)
 
 
@@ -372,7 +446,7 @@ def _engine_lines(plan: PartPlan, comparison: Comparison) -> tuple[str, ...]:
 
 
 def _erratum(plan: PartPlan, given: Any, fraction: float, notes: list[str], findings: list[Finding],
-             where: str) -> float:
+             where: str, show: bool) -> float:
     erratum = plan.erratum
     if erratum is None or plan.published is None or not plan.comparator.same(plan.published, given):
         return fraction
@@ -385,7 +459,7 @@ def _erratum(plan: PartPlan, given: Any, fraction: float, notes: list[str], find
     else:
         note = (f"This is the published answer key's value, which is wrong here (an acknowledged erratum): "
                 f"{share} of the points.")
-    if plan.show_expected:
+    if show:  # the reason says what the right value is
         note += " " + " ".join(erratum.reason.split())
     notes.insert(0, note)
     findings.append(Finding("published_erratum", where, note))
@@ -405,36 +479,51 @@ def _status(comparison: Comparison, fraction: float) -> Status:
 # -- scoring one exercise -------------------------------------------------------------------------------------
 
 
-def score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResult:
-    """Grade one exercise's answer object (``None`` when the submission has none).
+def score_exercise(plan: ExercisePlan, answer: Any, path: str, *, now: datetime | None = None) -> ExerciseResult:
+    """Grade one exercise's answer object (``None`` when the submission has none) at ``now``
+    (default :func:`grading_now`; a submission's exercises should share one).
 
     Results are remembered by the answer's ``repr`` (which tells ``1``, ``1.0``, ``True``
-    and ``"1"`` apart) for the plan's lifetime: grading is a pure function of the answer.
+    and ``"1"`` apart) and by every visibility decision ``now`` can sway, for the plan's
+    lifetime: grading is a pure function of the two.
     """
-    key = _memo_key(path, True, answer)
+    now = now or grading_now()
+    key = _memo_key(path, _decisions(plan, now), answer)
     if key is not None:
         found = plan.memo.get(key)
         if found is None:
-            found = _score_exercise(plan, answer, path)
+            found = _score_exercise(plan, answer, path, now)
             plan.memo.put(key, found)
         return found
-    return _score_exercise(plan, answer, path)
+    return _score_exercise(plan, answer, path, now)
 
 
-def _score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResult:
+def _decisions(plan: ExercisePlan, now: datetime) -> str:
+    """What the clock decides for this exercise's parts at ``now``, answered or not: the
+    part of an exercise's result that is not a function of its answer."""
+    return "".join("1" if expected_visible(p.visibility, answered=answered, now=now, due=p.due) else "0"
+                   for p in plan.parts for answered in (True, False))
+
+
+def _score_exercise(plan: ExercisePlan, answer: Any, path: str, now: datetime) -> ExerciseResult:
     exercise = plan.exercise
     points = float(exercise.points)
     if answer is None or (isinstance(answer, Mapping) and not answer):
-        parts = tuple(score_part(p, None, path).result for p in plan.parts)
+        parts = tuple(score_part(p, None, path, now=now).result for p in plan.parts)
         return ExerciseResult(exercise.id, exercise.title, 0.0, points, Status.NOT_ANSWERED, (NOT_ANSWERED,), (),
                               parts)
     if not isinstance(answer, Mapping):
+        # No part of it can be read: no part was answered.
         message = f"{path}: expected an object with the fields of {exercise.id}'s answer"
-        parts = tuple(PartResult(p.part.id, 0.0, float(p.part.points), Status.INVALID,
-                                 p.expected_value if p.show_expected else None, None, (message,),
-                                 (Finding("invalid", path, message),), p.show_expected) for p in plan.parts)
-        return ExerciseResult(exercise.id, exercise.title, 0.0, points, Status.INVALID, (message,), (), parts)
-    outcomes = [score_part(p, answer, path) for p in plan.parts]
+        parts = []
+        for p in plan.parts:
+            withheld = withheld_because(p.visibility, answered=False, now=now, due=p.due)
+            parts.append(PartResult(p.part.id, 0.0, float(p.part.points), Status.INVALID,
+                                    p.expected_value if withheld is None else None, None, (message,),
+                                    (Finding("invalid", path, message),), withheld is None, p.visibility.value,
+                                    withheld))
+        return ExerciseResult(exercise.id, exercise.title, 0.0, points, Status.INVALID, (message,), (), tuple(parts))
+    outcomes = [score_part(p, answer, path, now=now) for p in plan.parts]
     score = sum(o.result.score for o in outcomes)
     score = max(0.0, min(points, score))
     several = len(plan.parts) > 1
@@ -462,13 +551,17 @@ def _score_exercise(plan: ExercisePlan, answer: Any, path: str) -> ExerciseResul
 
 __all__ = [
     "NOT_ANSWERED",
+    "NOW_VARIABLE",
     "ExercisePlan",
     "PartOutcome",
     "PartPlan",
     "SetPlan",
     "cache_clear",
     "expected_visible",
+    "grading_now",
     "plan_for",
     "score_exercise",
     "score_part",
+    "visibility_meta",
+    "withheld_because",
 ]
