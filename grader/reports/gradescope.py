@@ -5,8 +5,13 @@ Schema written from it is ``grader/schemas/gradescope_results.schema.json`` and 
 validate this module's output against it.  A test is ``passed`` only at full marks.
 All output is declared ``text`` (Gradescope's other formats, ``md`` and ``html``, would
 interpret whatever a student wrote in an answer that the feedback quotes).  Expected
-values appear only for parts whose ``show_expected`` allows it; ``extra_data`` holds ids
-and scores only.
+values appear only for parts whose ``show_expected`` allows it (the grading decided, see
+:func:`grader.scoring.withheld_because`); ``extra_data`` holds ids and scores only.
+
+Each test's own ``visibility`` follows the exercise's visibility setting (its parts',
+else the set's ``meta.visibility.policy``): ``never`` is ``hidden``, ``after_attempt``
+and ``always`` are ``visible``, ``after_due`` is ``after_due_date`` (``after_published``
+if no due date is known).  An exercise whose parts differ takes the most restrictive.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grader.exercises.model import Visibility as ExpectedVisibility
 from grader.reports.text import STATUS_WORDS, clean, exercise_lines, json_default, score_text
 from grader.results import ExerciseResult, GradeResult, round_score
 
@@ -31,6 +37,18 @@ class Visibility(enum.StrEnum):
     AFTER_PUBLISHED = "after_published"
 
 
+#: The expected-value visibility settings, most restrictive first.
+_RESTRICTIVE = (ExpectedVisibility.NEVER, ExpectedVisibility.AFTER_DUE, ExpectedVisibility.AFTER_ATTEMPT,
+                ExpectedVisibility.ALWAYS)
+#: A test's Gradescope visibility by the exercise's setting (``after_due`` with a due date).
+TEST_VISIBILITY = {
+    ExpectedVisibility.NEVER: Visibility.HIDDEN,
+    ExpectedVisibility.AFTER_ATTEMPT: Visibility.VISIBLE,
+    ExpectedVisibility.AFTER_DUE: Visibility.AFTER_DUE_DATE,
+    ExpectedVisibility.ALWAYS: Visibility.VISIBLE,
+}
+
+
 def gradescope_results(result: GradeResult, *, visibility: Visibility | str = Visibility.VISIBLE,
                        stdout_visibility: Visibility | str = Visibility.HIDDEN,
                        test_visibility: Visibility | str | None = None,
@@ -38,9 +56,11 @@ def gradescope_results(result: GradeResult, *, visibility: Visibility | str = Vi
     """The ``results.json`` document (a dict) for one :class:`GradeResult`.
 
     ``visibility`` applies to the whole result, ``test_visibility`` (when given) to every
-    test; ``stdout_visibility`` is hidden by default: the grader's own output is for the
+    test, else each test's follows its exercise's setting (:data:`TEST_VISIBILITY`);
+    ``stdout_visibility`` is hidden by default: the grader's own output is for the
     instructor.
     """
+    policy = result.meta.get("visibility") if isinstance(result.meta.get("visibility"), dict) else {}
     document: dict[str, Any] = {
         "score": _number(result.score),
         "output": _overall_output(result),
@@ -51,7 +71,8 @@ def gradescope_results(result: GradeResult, *, visibility: Visibility | str = Vi
         "stdout_visibility": Visibility(stdout_visibility).value,
         "extra_data": {"student_id": result.student_id, "exercise_set": result.exercise_set,
                        "max_score": _number(result.max_score)},
-        "tests": [_test(exercise, position, test_visibility)
+        "tests": [_test(exercise, position, test_visibility if test_visibility is not None
+                        else exercise_visibility(exercise, policy))
                   for position, exercise in enumerate(result.exercises, start=1)],
     }
     if execution_time is not None:
@@ -80,6 +101,21 @@ def _test(exercise: ExerciseResult, position: int, visibility: Visibility | str 
     if visibility is not None:
         test["visibility"] = Visibility(visibility).value
     return test
+
+
+def exercise_visibility(exercise: ExerciseResult, policy: dict[str, Any]) -> Visibility | None:
+    """The Gradescope visibility of an exercise's test: from its parts' settings (the most
+    restrictive), else the set's ``policy`` (``meta.visibility``); ``None`` when neither says."""
+    known = {v.value for v in ExpectedVisibility}
+    settings = {ExpectedVisibility(p.visibility) for p in exercise.parts if p.visibility in known}
+    if not settings and policy.get("policy") in known:
+        settings = {ExpectedVisibility(policy["policy"])}
+    if not settings:
+        return None
+    setting = next(v for v in _RESTRICTIVE if v in settings)
+    if setting is ExpectedVisibility.AFTER_DUE and not policy.get("due"):
+        return Visibility.AFTER_PUBLISHED
+    return TEST_VISIBILITY[setting]
 
 
 def _exercise_output(exercise: ExerciseResult) -> str:

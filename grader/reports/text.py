@@ -4,7 +4,8 @@ ANSI colour only when asked (``color=True``; the CLI passes ``sys.stdout.isatty(
 Everything printed that came from a submission (feedback quoting an answer, a given
 value) has its control characters escaped, colour or not, so an answer cannot move the
 cursor, clear the screen or retitle the terminal.  Expected values are printed only for
-parts whose ``show_expected`` allows it.
+parts whose ``show_expected`` allows it; a part whose value was withheld says why
+(:data:`WITHHELD_WORDS`), never what it is.
 
 The helpers :func:`clean`, :func:`value_text` and :func:`exercise_lines` are shared with
 the Gradescope and JUnit renderings.
@@ -20,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from grader.results import ExerciseResult, GradeResult, PartResult, Status, round_score
+from grader.results import ExerciseResult, GradeResult, PartResult, Status, Withheld, round_score
 from reference.serialize import decimal_json
 
 #: Longest given/expected value printed before it is cut.
@@ -51,6 +52,12 @@ STATUS_WORDS = {
     Status.INVALID: "invalid",
     Status.NOT_ANSWERED: "not answered",
     Status.NEEDS_REVIEW: "needs review",
+}
+#: What a report says in place of an expected value that was withheld, by the reason.
+WITHHELD_WORDS = {
+    Withheld.NEVER: "not shown for this part",
+    Withheld.NOT_ANSWERED: "shown once you answer this part",
+    Withheld.BEFORE_DUE: "shown after the due date",
 }
 
 # C0/C1 controls, DEL, and the bidi overrides that can make text read differently than it is.
@@ -132,6 +139,8 @@ def _part_lines(part: PartResult, *, color: bool, indent: str) -> list[str]:
             lines.append(f"{inner}given:    {value_text(part.given)}")
         if part.show_expected and part.expected is not None:
             lines.append(f"{inner}expected: {value_text(part.expected)}")
+        elif not part.show_expected and part.withheld is not None and part.status is not Status.NOT_ANSWERED:
+            lines.append(f"{inner}expected: ({WITHHELD_WORDS[part.withheld]})")
     return lines
 
 
