@@ -325,7 +325,8 @@ def gradebook() -> Response:
 @operation(
     "Regrade a set's submissions with the current grader (in batches)",
     description="Each changed result is stored as a new regrade record; originals are kept. Call again with "
-                "`after` = `next_after` until it is null.",
+                "`after` = `next_after` until it is null. A Python answer keeps the seed of its hidden streams "
+                "(`meta.seed`) unless `new_seed` is true, when the current grader derives it anew.",
     tag="instructor",
     auth="instructor",
     request={"required": True, "content": json_content(ref("RegradeRequest"))},
@@ -336,13 +337,17 @@ def regrade() -> Response:
     body = json_object()
     set_id = body.get("exercise_set")
     after, limit = body.get("after", 0), body.get("limit", services().settings.regrade_batch)
+    new_seed = body.get("new_seed", False)
     if not isinstance(set_id, str) or not set_id:
         raise BadRequest("exercise_set: expected the id of an exercise set")
+    if not isinstance(new_seed, bool):
+        raise BadRequest("new_seed: expected true or false")
     for name, value, low in (("after", after, 0), ("limit", limit, 1)):
         high = MAX_ID if name == "after" else 1000
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise BadRequest(f"{name}: expected an integer from {low} to {high}")
-    return jsonify(services().submissions.regrade(set_id, principal.student_id, after=after, limit=limit))
+    return jsonify(services().submissions.regrade(set_id, principal.student_id, after=after, limit=limit,
+                                                  new_seed=new_seed))
 
 
 @api.get("/instructor/reviews")

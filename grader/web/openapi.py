@@ -239,7 +239,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["exercise_set"],
         "properties": {"exercise_set": {"type": "string", "minLength": 1},
                        "after": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
-                       "limit": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                       "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+                       "new_seed": {"type": "boolean", "default": False,
+                                    "description": "Grade Python answers on hidden streams from a seed the current "
+                                                   "grader derives, not the one in their result (`meta.seed`)."}},
     },
     "RegradeReport": {
         "type": "object",
@@ -253,7 +256,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            "type": "object", "required": ["submission_id", "student_id", "error"],
                            "properties": {"submission_id": {"type": "integer"}, "student_id": {"type": "string"},
                                           "error": {"type": "string"}}}},
-                       "next_after": {"type": ["integer", "null"]}},
+                       "next_after": {"type": ["integer", "null"]},
+                       "new_seed": {"type": "boolean", "description": "Whether Python answers got new seeds."}},
     },
     "Reviews": {
         "type": "object",

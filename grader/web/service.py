@@ -197,13 +197,20 @@ class SubmissionService:
 
     # -- instructors ----------------------------------------------------------------------------
 
-    def regrade(self, exercise_set: str, by: str, *, after: int = 0, limit: int = 200) -> dict[str, Any]:
+    def regrade(self, exercise_set: str, by: str, *, after: int = 0, limit: int = 200,
+                new_seed: bool = False) -> dict[str, Any]:
         """Grade a batch of a set's submissions again with the current grader.
 
         Pending submissions (a worker died and nobody retried) are completed.  A graded one
         whose new result differs from its current one gets a new regrade record (the
         original stays).  Works in batches of ``limit`` by id so no request runs long;
         ``next_after`` is the cursor for the next call, ``None`` when done.
+
+        A Python answer whose current result records its hidden streams' seed
+        (``meta.seed``) is graded on that seed again, passed to the grading function as
+        ``seed=``: derived seeds reproduce anyway, and this keeps the student's hidden
+        tests even when the derivation changes.  ``new_seed``: let the current grader
+        derive the seed instead (the student may then meet other hidden tests).
         """
         self.catalogue.exercise_set(exercise_set)  # NotFound for an unknown set
         batch = self.store.submissions_to_regrade(exercise_set, after=after, limit=limit)
@@ -212,9 +219,13 @@ class SubmissionService:
         failures: list[dict[str, Any]] = []
         for sub in batch:
             raw = self.store.submission_raw(sub.id) or b""
+            previous = regrades[sub.id].result if sub.id in regrades else sub.result
+            kept = None if new_seed else _stored_seed(previous)
             try:
+                # a grading function that predates seeds still regrades what has none
+                seed = {} if kept is None else {"seed": kept}
                 result = self.grade(raw, sub.filename, sub.student_id, sub.exercise_set,
-                                    sets=self.catalogue.root).to_dict()
+                                    sets=self.catalogue.root, **seed).to_dict()
             except Exception as exc:  # one submission the grader fails on must not stop the class's regrade
                 if not isinstance(exc, SandboxUnavailable):
                     log.exception("regrading submission %s (sha256 %s) failed", sub.id, sub.content_sha256)
@@ -228,13 +239,12 @@ class SubmissionService:
                 self.store.complete_submission(sub.id, state, result, self.version)
                 counts["completed"] += 1
                 continue
-            previous = regrades[sub.id].result if sub.id in regrades else sub.result
             if _comparable(previous) != _comparable(result):
                 self.store.add_regrade(sub.id, result, self.version, by)
                 counts["changed"] += 1
         next_after = batch[-1].id if len(batch) == limit else None
         return {"exercise_set": exercise_set, "grader_version": self.version, **counts, "failures": failures,
-                "next_after": next_after}
+                "next_after": next_after, "new_seed": new_seed}
 
     def reviews(self) -> list[dict[str, Any]]:
         """Answers waiting for an instructor: ``needs_review`` in the current result, not settled."""
@@ -297,8 +307,23 @@ def _readable(result: dict[str, Any]) -> bool:
     return not (result.get("errors") and not result.get("exercises"))
 
 
+#: What a regrade does not compare: the time a grading took, and whether its seed was
+#: derived or kept (a kept seed is the one the student was graded on: nothing changed).
+_NOT_COMPARED = ("timings", "seed_from")
+
+
 def _comparable(result: dict[str, Any] | None) -> str:
+    """A result as compared by a regrade: everything but :data:`_NOT_COMPARED` of its ``meta``."""
+    if isinstance(result, dict) and isinstance(result.get("meta"), dict):
+        result = {**result, "meta": {k: v for k, v in result["meta"].items() if k not in _NOT_COMPARED}}
     return json.dumps(result, sort_keys=True, default=str)
+
+
+def _stored_seed(result: dict[str, Any] | None) -> int | None:
+    """The seed a stored result's hidden streams came from (``meta.seed``), or ``None``."""
+    meta = result.get("meta") if isinstance(result, dict) else None
+    seed = meta.get("seed") if isinstance(meta, dict) else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else None
 
 
 def _unreadable(student_id: str, exercise_set: str, message: str) -> dict[str, Any]:
