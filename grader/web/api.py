@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from grader.attempts import layout_of
+from grader.reports.gradebook import render_gradebook
 from grader.web.auth import Principal, bearer_token
 from grader.web.context import services
 from grader.web.errors import (
@@ -31,7 +33,6 @@ from grader.web.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
-from grader.web.gradebook import gradebook_csv
 from grader.web.openapi import (
     ERROR,
     build_document,
@@ -41,7 +42,7 @@ from grader.web.openapi import (
     ref,
 )
 from grader.web.records import Role
-from grader.web.service import Upload, current_result, submission_filename
+from grader.web.service import Upload, submission_filename
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -298,7 +299,8 @@ def register() -> tuple[Response, int]:
 
 @api.get("/instructor/gradebook.csv")
 @operation(
-    "The gradebook of a set as CSV (each student's latest graded submission)",
+    "The gradebook of a set as CSV: one row per student, the sheet and the Python exercise side by side, "
+    "under the set's attempt policy",
     tag="instructor",
     auth="instructor",
     parameters=(_EXERCISE_SET_QUERY,),
@@ -310,13 +312,9 @@ def gradebook() -> Response:
     svc = services()
     set_id = request.args.get("exercise_set") or svc.settings.default_set
     exercise_set = svc.catalogue.exercise_set(set_id)
-    latest = svc.store.latest_graded(set_id)
-    regrades = svc.store.latest_regrades([s.id for s in latest])
-    settlements = svc.store.settlements([s.id for s in latest])
-    rows = [(s.id, s.student_id, s.received_at, current_result(s, regrades.get(s.id), settlements.get(s.id, [])))
-            for s in latest]
     students = [e.student_id for e in svc.store.roster() if e.role is Role.STUDENT]
-    text = gradebook_csv(exercise_set.exercise_ids, rows, students)
+    text = render_gradebook(svc.submissions.standings(set_id), layout_of(exercise_set), roster=students,
+                            exercise_set=set_id)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{set_id}-gradebook.csv"'})
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from grader.attempts import Attempt, Standing, assignment_for, standings
 from grader.errors import SandboxUnavailable, SubmissionUnreadable
+from grader.exercises.model import AttemptPolicy
 from grader.results import GradeResult, round_score, status_for
 from grader.submissions.read import Submission as ReadSubmission
 from grader.submissions.read import SubmissionFormat, format_for_name, read_submission_bytes
@@ -179,21 +181,61 @@ class SubmissionService:
         """The API's JSON for one submission: the current result in the result format, plus ``id``.
 
         ``just_graded``: the submission was completed by this request, so no regrade or
-        settlement can exist yet and none is looked up.
+        settlement can exist yet and none is looked up.  ``assignment``, ``policy`` and
+        ``counts_for`` (the exercises whose counted score this attempt gives) are added.
         """
         if just_graded:
-            return submission_document(submission, None, [])
-        regrade = self.store.latest_regrades([submission.id]).get(submission.id)
-        settlements = self.store.settlements([submission.id]).get(submission.id, [])
-        return submission_document(submission, regrade, settlements)
+            doc = submission_document(submission, None, [])
+        else:
+            regrade = self.store.latest_regrades([submission.id]).get(submission.id)
+            settlements = self.store.settlements([submission.id]).get(submission.id, [])
+            doc = submission_document(submission, regrade, settlements)
+        marks = self._counts_for(submission.student_id, {submission.exercise_set})
+        doc["assignment"] = assignment_for(submission.filename).value
+        doc["counts_for"] = list(marks.get(str(submission.id), ()))
+        doc["policy"] = self.policy(submission.exercise_set).value
+        return doc
 
     def history(self, student_id: str, *, limit: int = 50, before: int | None = None) -> list[dict[str, Any]]:
-        """A student's submissions, newest first, each with its current score."""
+        """A student's submissions, newest first, each with its current score, its assignment
+        and the exercises for which it is the attempt that counts (``counts_for``)."""
         subs = self.store.submissions_of(student_id, limit=limit, before=before)
         regrades = self.store.latest_regrades([s.id for s in subs])
         settlements = self.store.settlements([s.id for s in subs])
-        return [summary_document(s, current_result(s, regrades.get(s.id), settlements.get(s.id, [])))
+        marks = self._counts_for(student_id, {s.exercise_set for s in subs})
+        return [{**summary_document(s, current_result(s, regrades.get(s.id), settlements.get(s.id, []))),
+                 "assignment": assignment_for(s.filename).value, "counts_for": list(marks.get(str(s.id), ()))}
                 for s in subs]
+
+    # -- which attempt counts ----------------------------------------------------------------------
+
+    def policy(self, exercise_set: str) -> AttemptPolicy:
+        """The attempt policy of a set (its ``settings.attempts``); the default for a set that is gone."""
+        try:
+            return self.catalogue.exercise_set(exercise_set).settings.attempts
+        except NotFound:
+            return AttemptPolicy.BEST_PER_EXERCISE
+
+    def standings(self, exercise_set: str, student_id: str | None = None) -> list[Standing]:
+        """Each student's standing on each assignment of a set (one student's, when given), from every
+        graded submission's current result (regrades and settlements applied)."""
+        subs = self.store.graded(exercise_set, student_id)
+        regrades = self.store.latest_regrades([s.id for s in subs])
+        settlements = self.store.settlements([s.id for s in subs])
+        attempts = [Attempt.of_document(current_result(s, regrades.get(s.id), settlements.get(s.id, [])),
+                                        ref=str(s.id), order=(s.received_at, s.id),
+                                        assignment=assignment_for(s.filename), student_id=s.student_id)
+                    for s in subs]
+        return standings(attempts, self.policy(exercise_set))
+
+    def _counts_for(self, student_id: str, exercise_sets: set[str]) -> dict[str, tuple[str, ...]]:
+        """Submission id -> the exercises (or Python functions) whose counted score it gives."""
+        marks: dict[str, tuple[str, ...]] = {}
+        for set_id in sorted(exercise_sets):
+            for s in self.standings(set_id, student_id):
+                for ref in s.attempts:
+                    marks[ref] = s.counts_for(ref)
+        return marks
 
     # -- instructors ----------------------------------------------------------------------------
 

@@ -426,14 +426,17 @@ class Store:
         return [_submission(r) for r in rows]
 
     @_guarded
-    def latest_graded(self, exercise_set: str) -> list[Submission]:
-        """Each student's latest graded submission of a set, with its result, by student id."""
-        rows = self._all(
-            f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions s WHERE exercise_set = ? "
-            "AND state = 'graded' AND id = (SELECT MAX(id) FROM sg_submissions t WHERE t.student_id = s.student_id "
-            "AND t.exercise_set = s.exercise_set AND t.state = 'graded') ORDER BY student_id",
-            (exercise_set,),
-        )
+    def graded(self, exercise_set: str, student_id: str | None = None) -> list[Submission]:
+        """Every graded submission of a set (of one student, when given), with its result, oldest first.
+
+        Every attempt, not only the latest: which one counts is the attempt policy's
+        decision (:mod:`grader.attempts`), never the store's."""
+        if student_id is None:
+            rows = self._all(f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions WHERE exercise_set = ? "
+                             "AND state = 'graded' ORDER BY id", (exercise_set,))
+        else:
+            rows = self._all(f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions WHERE exercise_set = ? "
+                             "AND student_id = ? AND state = 'graded' ORDER BY id", (exercise_set, student_id))
         return [_submission(r) for r in rows]
 
     @_guarded

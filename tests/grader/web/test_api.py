@@ -205,16 +205,17 @@ def test_settling_a_review_adds_a_record_and_keeps_the_original(service: Service
                            {"score": 1, "reason": "r"}, token=service.instructor).status == 404
 
 
-def test_gradebook_has_each_students_latest_graded_submission(service: Service):
+def test_gradebook_counts_each_students_best_attempt_per_exercise(service: Service):
     student, token = service.new_student()
-    _submit(service, token, {**SAMPLE_SUBMISSION, "answers": {}})
+    blank = _submit(service, token, {**SAMPLE_SUBMISSION, "answers": {}}).json
     latest = _submit(service, token).json
     reply = service.request("GET", "/api/v1/instructor/gradebook.csv?exercise_set=week10", token=service.instructor)
     assert reply.status == 200
     assert reply.header("Content-Type").startswith("text/csv")
     rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(reply.text))}
-    assert rows[student]["submission_id"] == str(latest["id"])
-    assert float(rows[student]["total"]) == latest["score"]
+    assert rows[student]["policy"] == "best_per_exercise" and rows[student]["sheet_attempts"] == "2"
+    assert str(latest["id"]) in rows[student]["counted_attempts"].split("; ")
+    assert float(rows[student]["total"]) == latest["score"] > blank["score"]
     assert float(rows[student]["ex6"]) == 12
 
 

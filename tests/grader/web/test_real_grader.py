@@ -138,7 +138,7 @@ def test_instructor_routes_need_the_instructor_token(service: Service):
     reply = service.request("GET", path, token=service.instructor)
     assert reply.status == 200, reply.text
     rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO(reply.text))}
-    assert rows[student]["submission_id"] == str(submitted["id"]) and float(rows[student]["total"]) == 100
+    assert rows[student]["counted_attempts"] == str(submitted["id"]) and float(rows[student]["total"]) == 100
     regrade = {"exercise_set": "week10", "limit": 5}
     assert service.request("POST", "/api/v1/instructor/regrade", regrade, token=token).status == 403
     done = service.request("POST", "/api/v1/instructor/regrade", regrade, token=service.instructor, timeout=120)
@@ -254,3 +254,48 @@ def test_a_worker_killed_mid_request_then_the_retry_is_stored_exactly_once(servi
     assert retry.status == 201, retry.text
     assert retry.json["score"] == 100 and retry.json["state"] == "graded"
     assert service.store.count_by_idempotency_key(student, key) == 1
+
+
+# -- the grade of record: which attempt counts, both assignments in one row --------------------------
+
+
+def _gradebook(service: Service) -> dict[str, dict[str, str]]:
+    reply = service.request("GET", "/api/v1/instructor/gradebook.csv?exercise_set=week10", token=service.instructor)
+    assert reply.status == 200, reply.text
+    return {r["student_id"]: r for r in csv.DictReader(io.StringIO(reply.text))}
+
+
+def test_a_worse_resubmission_keeps_the_grade_under_the_default_policy(service: Service):
+    student, token = service.new_student()
+    _, raw = correct_example()
+    first = _post(service, token, raw).json
+    worse = _upload(service, token, "again.yaml", b"answers:\n  ex7:\n    correct_sum: 8\n")
+    assert worse.status == 201, worse.text
+    assert worse.json["score"] < 100
+    row = _gradebook(service)[student]
+    assert row["policy"] == "best_per_exercise"
+    assert float(row["total"]) == 100 and row["sheet_attempts"] == "2", row
+    # The history marks which attempt counts for which exercise; the worse one counts for none
+    # (or only where it ties the first).
+    listing = service.request("GET", "/api/v1/submissions", token=token).json["submissions"]
+    marks = {item["id"]: item["counts_for"] for item in listing}
+    assert set(marks[first["id"]]) | set(marks[worse.json["id"]]) == {f"ex{i}" for i in range(1, 12)}
+    assert len(marks[first["id"]]) >= 10
+    doc = service.request("GET", f"/api/v1/submissions/{first['id']}", token=token).json
+    assert doc["policy"] == "best_per_exercise" and doc["assignment"] == "sheet"
+    assert doc["counts_for"] == marks[first["id"]]
+    page = service.request("GET", "/", headers={"Cookie": f"sg_token={token}"})
+    assert page.status == 200 and "Counts for" in page.text
+
+
+def test_the_sheet_and_the_python_answer_are_two_assignments_in_one_row(service: Service):
+    student, token = service.new_student()
+    _, raw = correct_example()
+    assert _post(service, token, raw).status == 201
+    python = _upload(service, token, "solution.py", (PYTHON_EXAMPLES / "correct.py").read_bytes())
+    assert python.status == 201, python.text
+    assert python.json["assignment"] == "python" and python.json["score"] == 10
+    row = _gradebook(service)[student]
+    assert float(row["total"]) == 100 and all(row[f"ex{i}"] != "" for i in range(1, 12)), row
+    assert float(row["python_total"]) == 10 and float(row["python.upsert"]) == 2
+    assert float(row["overall"]) == 110 and float(row["overall_percent"]) == 100
