@@ -23,13 +23,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable
+from grader.errors import ExerciseDataError, SandboxUnavailable, SubmissionUnreadable, UsageProblem
 from grader.exercises.load import DEFAULT_SET, available_sets, load_set
 from grader.exercises.model import ExerciseSet
 from grader.results import GradeResult, Problem, bounded, unreadable
-from grader.scoring import grading_now, plan_for, score_exercise, visibility_meta
+from grader.scoring import plan_for, score_exercise
 from grader.submissions.read import Submission, SubmissionFormat, format_for_name, read_submission_bytes
 from grader.variants.policy import policy_for
+from grader.visibility import grading_now, visibility_meta
 
 #: Stored with every result by the web service (grader.web.service.grader_version).
 GRADER_VERSION = "grading-1"
@@ -46,7 +47,7 @@ def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: st
     expected a number, got "seven"``) in ``errors``, unknown exercises and fields in
     ``warnings``, and kept structured, with its code, in ``problems``; every exercise is
     still graded from what can be read.  ``now`` is the one instant the submission's
-    expected values are shown or withheld at (default :func:`grader.scoring.grading_now`:
+    expected values are shown or withheld at (default :func:`grader.visibility.grading_now`:
     ``STREAMGRADE_NOW``, else the wall clock); ``meta.visibility`` records the set's policy.
     """
     plan = plan_for(exercise_set)
@@ -130,6 +131,8 @@ def grade_bytes(raw: bytes, filename: str | None = None, student_id: str | None 
     try:
         chosen = policy_for(chosen, override=variants).set_for(student_id or sub.student_id)
         result = grade_submission(sub, chosen)
+    except UsageProblem:
+        raise  # the operator's setting (a STREAMGRADE_NOW that is no instant), not the student's file
     except RecursionError:
         return unreadable(chosen.id, f"{name}: the answers are nested too deeply to grade", chosen.total_points)
     except Exception:  # a bug of ours must not become a student's 500; it is logged with the file's hash
@@ -158,7 +161,7 @@ def _grade_python(raw: bytes, name: str, student_id: str | None, exercise_set: E
     try:
         return bounded(grade_python(raw, name, student_id, seed, exercise=exercise,
                                     set_fingerprint=exercise_set.fingerprint))
-    except (SandboxUnavailable, ExerciseDataError):
+    except (SandboxUnavailable, ExerciseDataError, UsageProblem):
         raise
     except Exception:
         log.exception("grading %s (sha256 %s) failed", name, hashlib.sha256(raw).hexdigest())

@@ -17,9 +17,9 @@ A part's fraction of its points is the comparator's, then:
 
 Whether a part's expected value is shown (and with it the feedback that would reveal
 it: model answers, rubric concepts, mistake messages with the expected value, "Engine:"
-derivations) is :func:`withheld_because`'s decision, a pure function of the part's
+derivations) is :func:`grader.visibility.withheld_because`'s decision, a pure function of the part's
 visibility, whether the student answered it, the grading's ``now`` and the set's due
-date.  ``now`` is taken once per submission (:func:`grading_now`; ``STREAMGRADE_NOW``
+date.  ``now`` is taken once per submission (:func:`grader.visibility.grading_now`; ``STREAMGRADE_NOW``
 fixes it), never at plan time: the plan is shared across submissions and time.
 
 Part and exercise results are remembered by the answer's ``repr`` and the visibility
@@ -30,13 +30,12 @@ rubric every time it is new.
 
 from __future__ import annotations
 
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -46,8 +45,6 @@ from grader.compare.base import Comparator, CompareContext, Comparison
 from grader.compare.kinds import comparator_for
 from grader.diagnosis import KnownMistake, known_mistakes, matching, showing
 from grader.diagnosis import value_text as display_text
-from grader.errors import UsageProblem
-from grader.exercises.checks import parse_instant
 from grader.exercises.fields import json_path, read_field
 from grader.exercises.model import Erratum, ErratumGrading, Exercise, ExerciseSet, Part, SetKey, Visibility
 from grader.frozen import thaw
@@ -55,15 +52,13 @@ from grader.normalize import NormalizeError
 from grader.results import ExerciseResult, Finding, PartResult, Problem, Severity, Status, Withheld, status_for
 from grader.solutions.solve import solve
 from grader.submissions.problems import validate_answers
+from grader.visibility import expected_visible, grading_now, withheld_because
 from reference.timestamps import parse_duration
 
 NOT_ANSWERED = "not answered"
 #: Results remembered per exercise, by the answer's text; longer answers are not remembered.
 MEMO_SIZE = 4096
 MEMO_MAX_KEY = 4096
-#: The environment variable that fixes the grader's clock (ISO-8601 with offset): tests, and
-#: grading "as of" an instant.  Unset, grading uses the wall clock in UTC.
-NOW_VARIABLE = "STREAMGRADE_NOW"
 #: The window and key a row finding starts with: ``window [10:05, 10:10), user B: ...``.
 _ROW_KEY = re.compile(r"^window (\[[^)]*\), user [^:]+):")
 
@@ -74,7 +69,7 @@ class PartPlan:
 
     ``visibility`` is the part's (its own, else the set's) and ``due`` the set's due date;
     whether a submission sees the expected value is decided at grading time from them
-    (:func:`withheld_because`).
+    (:func:`grader.visibility.withheld_because`).
     """
 
     exercise_id: str
@@ -222,61 +217,6 @@ def cache_clear() -> None:
     _plan_cached.cache_clear()
 
 
-# -- visibility of expected values ---------------------------------------------------------------------------
-
-
-def withheld_because(visibility: Visibility, *, answered: bool, now: datetime,
-                     due: datetime | None) -> Withheld | None:
-    """Why a part's expected value is withheld from this grading, or ``None`` if it is shown:
-    the one place that decides it (:func:`expected_visible` is its yes/no).
-
-    ``always`` shows it, answered or not; ``never`` never does; otherwise only for a part
-    the student ``answered``, and under ``after_due`` only once ``now`` is past ``due``
-    (an ``after_due`` with no due date never reveals; loading a set rules that out).
-    Before the due date the reason is ``before_due`` even for an unanswered part: answering
-    would not show it yet.
-    """
-    if visibility is Visibility.ALWAYS:
-        return None
-    if visibility is Visibility.NEVER:
-        return Withheld.NEVER
-    if visibility is Visibility.AFTER_DUE and (due is None or now <= due):
-        return Withheld.BEFORE_DUE
-    if not answered:
-        return Withheld.NOT_ANSWERED
-    return None
-
-
-def expected_visible(visibility: Visibility, *, answered: bool, now: datetime, due: datetime | None) -> bool:
-    """Whether a student sees a part's expected value, its model answer and the feedback that reveals it."""
-    return withheld_because(visibility, answered=answered, now=now, due=due) is None
-
-
-def grading_now(environ: Mapping[str, str] | None = None) -> datetime:
-    """The instant a submission is graded at: ``STREAMGRADE_NOW`` (ISO-8601 with an offset)
-    when it is set, else the wall clock in UTC.  Take it once per submission.
-
-    Raises :class:`~grader.errors.UsageProblem` for a ``STREAMGRADE_NOW`` that is no
-    instant: a clock that cannot be read must not reveal answers by falling back."""
-    text = (os.environ if environ is None else environ).get(NOW_VARIABLE, "").strip()
-    if not text:
-        return datetime.now(UTC)
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise UsageProblem(f"{NOW_VARIABLE}: {exc}") from None
-
-
-def visibility_meta(exercise_set: ExerciseSet, now: datetime) -> dict[str, Any]:
-    """``meta.visibility`` of a result: the set's policy, its due date, and whether the policy
-    reveals expected values (of answered parts) at ``now``.  A part's own setting is in its
-    result (``visibility``, and ``withheld`` with the reason when its value is not shown)."""
-    settings = exercise_set.settings
-    return {"policy": settings.visibility.value,
-            "due": settings.due.isoformat() if settings.due is not None else None,
-            "revealed": expected_visible(settings.visibility, answered=True, now=now, due=settings.due)}
-
-
 def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canonical: Any) -> PartPlan:
     context = exercise_set.context
     size = context.window_size
@@ -345,7 +285,7 @@ class PartOutcome:
 def score_part(plan: PartPlan, answer: Any, path: str, *, now: datetime | None = None) -> PartOutcome:
     """Grade one part of ``answer`` (the exercise's answer object); ``path`` is that object's JSON path.
 
-    ``now`` decides an ``after_due`` visibility (default :func:`grading_now`).  Remembered
+    ``now`` decides an ``after_due`` visibility (default :func:`grader.visibility.grading_now`).  Remembered
     by the part's value and the visibility decision, like :func:`score_exercise`.
     """
     value, present = read_field(answer, plan.part.field) if answer is not None else (None, False)
@@ -481,7 +421,7 @@ def _status(comparison: Comparison, fraction: float) -> Status:
 
 def score_exercise(plan: ExercisePlan, answer: Any, path: str, *, now: datetime | None = None) -> ExerciseResult:
     """Grade one exercise's answer object (``None`` when the submission has none) at ``now``
-    (default :func:`grading_now`; a submission's exercises should share one).
+    (default :func:`grader.visibility.grading_now`; a submission's exercises should share one).
 
     Results are remembered by the answer's ``repr`` (which tells ``1``, ``1.0``, ``True``
     and ``"1"`` apart) and by every visibility decision ``now`` can sway, for the plan's
@@ -551,17 +491,12 @@ def _score_exercise(plan: ExercisePlan, answer: Any, path: str, now: datetime) -
 
 __all__ = [
     "NOT_ANSWERED",
-    "NOW_VARIABLE",
     "ExercisePlan",
     "PartOutcome",
     "PartPlan",
     "SetPlan",
     "cache_clear",
-    "expected_visible",
-    "grading_now",
     "plan_for",
     "score_exercise",
     "score_part",
-    "visibility_meta",
-    "withheld_because",
 ]

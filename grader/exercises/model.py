@@ -65,7 +65,7 @@ class Visibility(enum.StrEnum):
 
     Whatever the setting, a part the student left unanswered shows nothing of its answer
     unless the setting is ``always``: a blank submission must not be an answer key.
-    :func:`grader.scoring.expected_visible` is the one place that applies these.
+    :func:`grader.visibility.expected_visible` is the one place that applies these.
     """
 
     #: Never shown.

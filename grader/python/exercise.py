@@ -14,15 +14,16 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from grader.errors import ExerciseDataError
-from grader.exercises.checks import located, read_profile, schema_problems, schema_validator
+from grader.exercises.checks import located, read_due, read_profile, read_visibility, schema_problems, schema_validator
 from grader.exercises.load import DEFAULT_SET, SCHEMA_DIR, sets_folder
-from grader.exercises.model import ExerciseSet
+from grader.exercises.model import ExerciseSet, Visibility
 from grader.exercises.vocabulary import CONTEXT_FILE
 from reference.events import Event, event_from_mapping
 from reference.profiles import Profile, get_profile
@@ -114,7 +115,11 @@ class PythonExercise:
     functions: tuple[FunctionSpec, ...]
     sheet_params: Params
     sheet_events: tuple[Event, ...]
-    show_expected: bool
+    #: The set's visibility of expected values (``context.yaml`` settings): a defined function
+    #: is an answered part, so a failing one is shown the expected value of its
+    #: counterexample when :func:`grader.visibility.expected_visible` allows.
+    visibility: Visibility
+    due: datetime | None
     hidden: HiddenSpec
     shrink_rounds: int
     shrink_seconds: float
@@ -193,6 +198,10 @@ def _semantic_problems(raw: dict[str, Any], context: dict[str, Any], file: str) 
             event_from_mapping(record, f"{CONTEXT_FILE} events[{i}]")
         except ValueError as exc:
             problems.append(str(exc))
+    settings = context.get("settings") if isinstance(context.get("settings"), dict) else {}
+    read_visibility(settings, CONTEXT_FILE, problems)
+    if "due" in settings:
+        read_due(settings["due"], CONTEXT_FILE, "settings.due", problems)
     declared, owner = raw.get("exercise_set"), context.get("id")
     if isinstance(declared, str) and isinstance(owner, str) and declared != owner:
         problems.append(f"{file}: exercise_set: {declared!r}, but the set in this folder is {owner!r} "
@@ -223,7 +232,9 @@ def _exercise(raw: dict[str, Any], context: dict[str, Any]) -> PythonExercise:
                             sheet["allowed_lateness_minutes"] * MINUTE),
         sheet_events=tuple(event_from_mapping(r, f"{CONTEXT_FILE} events[{i}]")
                            for i, r in enumerate(context.get("events") or [])),
-        show_expected=bool(settings.get("show_expected", False)), hidden=hidden,
+        visibility=read_visibility(settings, CONTEXT_FILE, []) or Visibility.NEVER,
+        due=read_due(settings["due"], CONTEXT_FILE, "settings.due", []) if "due" in settings else None,
+        hidden=hidden,
         shrink_rounds=raw["shrinking"]["max_rounds"], shrink_seconds=float(raw["shrinking"]["max_seconds"]),
         call_timeout_s=float(raw["limits"]["call_timeout_s"]),
         forbidden_imports=tuple(raw["forbidden_imports"]),

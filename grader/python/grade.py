@@ -33,6 +33,7 @@ from grader.results import (
     unreadable,
 )
 from grader.sandbox import Call, Sandbox, Tier, default_sandbox
+from grader.visibility import expected_visible, grading_now
 
 
 def _credit(report: FunctionReport) -> float:
@@ -61,7 +62,7 @@ def _percent(passed: int, total: int) -> str:
 
 
 def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise: PythonExercise,
-          suite: Suite) -> PartResult:
+          suite: Suite, show_expected: bool) -> PartResult:
     path = f"{exercise.id}.{report.name}"
     if report.defined == "missing":
         return PartResult(report.name, 0, spec.points, Status.NOT_ANSWERED, feedback=(f"{report.name}: not defined",),
@@ -106,7 +107,7 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
     lines = [head]
     sheet = report.sheet_failure
     if sheet is not None and sheet is not cx:
-        lines.append(_case_lines(binding, sheet, exercise, "On the sheet's input")[0])
+        lines.append(_case_lines(binding, sheet, show_expected, "On the sheet's input")[0])
     show_input = cx.case.visible or exercise.hidden.show_inputs == "counterexample"
     if show_input:
         origin = "the sheet's events" if cx.case.visible else "a hidden stream"
@@ -119,13 +120,13 @@ def _part(report: FunctionReport, spec: FunctionSpec, binding: Binding, exercise
             label = "On the sheet's input"
         else:
             label = "Simplest failing input among the hidden tests"
-        lines += _case_lines(binding, cx, exercise, label, explain=True)
+        lines += _case_lines(binding, cx, show_expected, label, explain=True)
     else:
         detail = f" ({cx.message})" if cx.kind is not VerdictKind.WRONG_VALUE and cx.message else ""
         lines.append(f"The hidden inputs of this exercise are not shown; the first failure: "
                      f"{cx.kind.replace('_', ' ')}{detail}.")
     lines += [m.feedback for m in report.diagnosis]
-    shown_expected = show_input and exercise.show_expected
+    shown_expected = show_input and show_expected
     failed = Status.INVALID if cx.kind is VerdictKind.WRONG_TYPE else Status.INCORRECT
     status = Status.PARTIAL if score > 0 else failed
     findings = [Finding(cx.kind, path, head)] + [Finding(m.code, path, m.feedback) for m in report.diagnosis]
@@ -159,7 +160,7 @@ def _not_run_line(report: FunctionReport) -> str:
             "A function counts as correct only when every one of its tests runs and passes.")
 
 
-def _case_lines(binding: Binding, verdict: Verdict, exercise: PythonExercise, label: str,
+def _case_lines(binding: Binding, verdict: Verdict, show_expected: bool, label: str,
                 explain: bool = False) -> list[str]:
     """``label: input. Expected X; returned Y.`` and, with ``explain``, why X."""
     case = verdict.case
@@ -167,7 +168,7 @@ def _case_lines(binding: Binding, verdict: Verdict, exercise: PythonExercise, la
     if verdict.kind is not VerdictKind.WRONG_VALUE:
         return [f"{text} It {verdict.message}."]
     given = binding.describe_value(verdict.given)
-    if not exercise.show_expected:
+    if not show_expected:
         return [f"{text} Returned {given}, which is not what the engine computes."]
     lines = [f"{text} Expected {binding.describe_value(case.expected)}; returned {given}."]
     why = binding.explain(case.input, case.expected, verdict.given) if explain else ""
@@ -204,6 +205,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     the per-function test counts and credit, and the timings.
     """
     started = time.perf_counter()
+    now = grading_now()  # read once, before anything runs: the instant expected values are shown at
     exercise = exercise or load_python_exercise()
     if len(source) > exercise.max_bytes:
         return unreadable(exercise.exercise_set, f"{source_name}: the file is {len(source)} bytes; Python answers "
@@ -223,6 +225,8 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     seed_from = "derived" if seed == derived else "given"
     display = _safe_display_name(source_name, exercise.display_name)
     b = bindings(exercise.profile)
+    # A defined function is an answered part: the set's visibility decides, at this instant.
+    shown = expected_visible(exercise.visibility, answered=True, now=now, due=exercise.due)
 
     # The sandboxed process starts and imports the file while the suite is built, and
     # runs each batch of calls as soon as it is built (the cases' order is kept).
@@ -263,7 +267,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
         exercise_result = ExerciseResult(exercise.id, exercise.title, 0, exercise.max_score, Status.INVALID,
                                          feedback=(message,), parts=parts)
     else:
-        parts = tuple(_part(reports[f.name], f, b[f.name], exercise, suite) for f in exercise.functions)
+        parts = tuple(_part(reports[f.name], f, b[f.name], exercise, suite, shown) for f in exercise.functions)
         score = round_score(sum(p.score for p in parts))
         if all(p.status is Status.NOT_ANSWERED for p in parts):
             status = Status.NOT_ANSWERED
@@ -288,6 +292,8 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     meta = {
         "seed": seed,
         "seed_from": seed_from,
+        "visibility": {"policy": exercise.visibility.value,
+                       "due": exercise.due.isoformat() if exercise.due is not None else None, "revealed": shown},
         "hidden_streams": suite.streams,
         "tests": {name: _tests_meta(fr, runs.import_problem is None) for name, fr in reports.items()},
         "partial_credit": {"rule": f"{RULE}; {SHEET_RULE}", "cost_per_failed_share": COST_PER_FAILED_SHARE,

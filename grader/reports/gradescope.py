@@ -6,7 +6,7 @@ validate this module's output against it.  A test is ``passed`` only at full mar
 All output is declared ``text`` (Gradescope's other formats, ``md`` and ``html``, would
 interpret whatever a student wrote in an answer that the feedback quotes).  Expected
 values appear only for parts whose ``show_expected`` allows it (the grading decided, see
-:func:`grader.scoring.withheld_because`); ``extra_data`` holds ids and scores only.
+:func:`grader.visibility.withheld_because`); ``extra_data`` holds ids and scores only.
 
 Each test's own ``visibility`` follows the exercise's visibility setting (its parts',
 else the set's ``meta.visibility.policy``): ``never`` is ``hidden``, ``after_attempt``

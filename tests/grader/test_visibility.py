@@ -30,8 +30,9 @@ from grader.grading import grade_bytes
 from grader.reports import render_json
 from grader.reports.text import json_default
 from grader.results import Withheld
-from grader.scoring import NOW_VARIABLE, expected_visible, grading_now, withheld_because
 from grader.solutions.solve import solve
+from grader.visibility import NOW_VARIABLE, expected_visible, grading_now, withheld_because
+from tests.paths import EXAMPLES
 
 BLANK = b'{"answers": {}}'
 DUE = "2026-12-10T23:59:00+00:00"
@@ -422,3 +423,36 @@ def test_a_streamgrade_now_that_is_no_instant_is_refused_not_ignored(text):
 def test_shipped_set_loads_with_the_settings_these_tests_assume():
     settings = load_exercise_set(PACKAGED_SETS / "week10").settings
     assert settings.visibility is Visibility.AFTER_ATTEMPT and settings.due is None
+
+
+def test_a_clock_that_cannot_be_read_is_the_operators_error_not_an_internal_one(tmp_path):
+    # Falling back to the wall clock could reveal answers; calling it "the grader failed on
+    # your file" would blame the student.  The CLI names the setting and exits 2.
+    path = tmp_path / "submission.json"
+    path.write_bytes(b'{"answers": {}}')
+    done = cli("grade", str(path), "--format", "json", now="next tuesday")
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"{NOW_VARIABLE}: 'next tuesday' is not an ISO-8601 date-time" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+@pytest.mark.parametrize(("now", "shown"), [(BEFORE, False), (AFTER, True)])
+def test_a_python_answer_follows_the_sets_visibility(tmp_path, after_due_sets, now, shown):
+    # A defined function is an answered part: its counterexample's expected value shows
+    # under after_due only once the due date has passed (and under never, never).
+    from grader.errors import SandboxUnavailable
+    from grader.sandbox import default_sandbox
+
+    try:
+        default_sandbox().require()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"the sandbox cannot run here: {exc.message}")
+    path = tmp_path / "solution.py"
+    path.write_bytes((EXAMPLES / "python" / "late_not_dropped.py").read_bytes())
+    done = cli("grade", str(path), "--format", "json", "--student", "s1", sets=after_due_sets, now=now)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    text = " ".join(f for ex in doc["exercises"] for p in ex["parts"] for f in p["feedback"])
+    assert ("Expected " in text) is shown, text
+    assert ("which is not what the engine computes" in text) is not shown
+    assert doc["meta"]["visibility"] == {"policy": "after_due", "due": DUE, "revealed": shown}
