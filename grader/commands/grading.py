@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from grader.attempts import POLICY_SPELLINGS
+from grader.attempts import POLICY_SPELLINGS, Assignment, assignment_for
 from grader.errors import GraderError, SubmissionUnreadable, UsageProblem
 from grader.exercises.load import DEFAULT_SET, available_sets
 from grader.reports import FORMATS, render, render_gradebook, render_junit
@@ -54,7 +54,15 @@ def _use_color(choice: bool | None, output: str | None) -> bool:
         return False
 
 
-def _document(results: list[GradeResult], fmt: str, color: bool) -> str:
+def _document(results: list[GradeResult], fmt: str, color: bool, assignments: list[Assignment]) -> str:
+    if fmt == "gradescope":
+        import json
+
+        from grader.reports.gradescope import gradescope_submission
+        from grader.reports.text import json_default
+
+        document = gradescope_submission(list(zip(assignments, results, strict=True)))
+        return json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n"
     if fmt == "junit":
         return render_junit(results)
     if fmt == "json" and len(results) > 1:
@@ -104,11 +112,12 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
     from grader.submissions.read import SubmissionFormat, format_for_name
 
     _check_set(exercise_set)
-    if fmt == "gradescope" and len(files) > 1:
-        raise click.UsageError("--format gradescope writes one results.json: give one FILE")
+    if fmt == "gradescope":
+        _one_per_assignment(files)
     if files.count("-") > 1:
         raise click.UsageError("stdin (-) can be read once")
     results: list[GradeResult] = []
+    assignments: list[Assignment] = []
     unreadable: list[str] = []
     for path in files:
         raw, name, shown = _read(path)
@@ -122,14 +131,28 @@ def grade(files: tuple[str, ...], fmt: str, output: str | None, student_id: str 
             if fmt == "text":
                 continue  # the message on stderr is the whole report
         results.append(result)
+        assignments.append(assignment_for(name))
     if results:
         use_color = _use_color(color, output)
-        _write(_document(results, fmt, use_color), output, use_color)
+        _write(_document(results, fmt, use_color, assignments), output, use_color)
     for message in unreadable[:-1]:
         click.echo(f"streamgrade: {message}", err=True)
     if unreadable:
         # the last message goes through the CLI's error handler, which sets exit status 2
         raise SubmissionUnreadable(unreadable[-1])
+
+
+def _one_per_assignment(files: tuple[str, ...]) -> None:
+    """``--format gradescope`` writes one results.json: at most one file of each assignment (the
+    sheet's JSON/YAML, the Python answer), which it puts side by side."""
+    by: dict[Assignment, list[str]] = {}
+    for path in files:
+        by.setdefault(assignment_for(None if path == "-" else path), []).append(path)
+    doubled = {a: paths for a, paths in by.items() if len(paths) > 1}
+    if doubled:
+        listed = "; ".join(f"{a.value}: {', '.join(paths)}" for a, paths in doubled.items())
+        raise click.UsageError(f"--format gradescope writes one results.json for one submission: give at most one "
+                               f"file of the sheet (JSON/YAML) and one Python file ({listed})")
 
 
 @click.command()

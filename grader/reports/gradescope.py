@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from grader.attempts import Assignment
 from grader.exercises.model import Visibility as ExpectedVisibility
 from grader.reports.text import STATUS_WORDS, clean, exercise_lines, json_default, score_text
-from grader.results import ExerciseResult, GradeResult, round_score
+from grader.results import ExerciseResult, GradeResult, PartResult, round_score
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "gradescope_results.schema.json"
 
@@ -84,6 +86,64 @@ def render_gradescope(result: GradeResult, **options: Any) -> str:
     """:func:`gradescope_results` as JSON text (``options`` are passed through)."""
     return json.dumps(gradescope_results(result, **options), indent=2, ensure_ascii=False,
                       default=json_default) + "\n"
+
+
+def gradescope_submission(graded: Sequence[tuple[Assignment, GradeResult]], **options: Any) -> dict[str, Any]:
+    """One ``results.json`` for a Gradescope submission that holds the sheet, the Python answer, or both.
+
+    The two are separate assignments (:mod:`grader.attempts`), never one replacing the
+    other: the sheet's exercises are a test each, the Python answer's functions are a test
+    each (``python.<function>``, as in the gradebook), and the score is their sum;
+    ``extra_data.assignments`` gives each one's score and maximum.  ``options`` are
+    :func:`gradescope_results`'s."""
+    documents = []
+    for assignment, result in graded:
+        document = gradescope_results(result, **options)
+        if assignment is Assignment.PYTHON:
+            policy = result.meta.get("visibility") if isinstance(result.meta.get("visibility"), dict) else {}
+            chosen = options.get("test_visibility")
+            document["tests"] = [_function_test(exercise, part, chosen if chosen is not None else
+                                                exercise_visibility(exercise, policy))
+                                 for exercise in result.exercises for part in exercise.parts] or document["tests"]
+        documents.append((assignment, result, document))
+    if len(documents) == 1:
+        return documents[0][2]
+    tests = [test for _, _, document in documents for test in document["tests"]]
+    for number, test in enumerate(tests, start=1):
+        test["number"] = str(number)
+    first = documents[0][2]
+    return {
+        **first,
+        "score": _number(sum(r.score for _, r, _ in documents)),
+        "output": "\n\n".join(f"{_TITLES[a]}\n{d['output']}" for a, _, d in documents),
+        "extra_data": {"student_id": first["extra_data"]["student_id"],
+                       "exercise_set": first["extra_data"]["exercise_set"],
+                       "max_score": _number(sum(r.max_score for _, r, _ in documents)),
+                       "assignments": {a.value: {"score": _number(r.score), "max_score": _number(r.max_score)}
+                                       for a, r, _ in documents}},
+        "tests": tests,
+    }
+
+
+_TITLES = {Assignment.SHEET: "Sheet (JSON/YAML answers)", Assignment.PYTHON: "Python answers"}
+
+
+def _function_test(exercise: ExerciseResult, part: PartResult, visibility: Visibility | None) -> dict[str, Any]:
+    """A Gradescope test for one function of the Python answer."""
+    lines = [f"{score_text(part.score, part.max_score)} {STATUS_WORDS.get(part.status, str(part.status))}"]
+    lines.extend(clean(line) for line in part.feedback)
+    test: dict[str, Any] = {
+        "name": f"python.{clean(part.id)}",
+        "number": "",
+        "score": _number(part.score),
+        "max_score": _number(part.max_score),
+        "status": "passed" if part.score >= part.max_score else "failed",
+        "output": "\n".join(lines),
+        "tags": [part.status.value, *(clean(f.code) for f in part.findings)],
+    }
+    if visibility is not None:
+        test["visibility"] = Visibility(visibility).value
+    return test
 
 
 def _test(exercise: ExerciseResult, position: int, visibility: Visibility | str | None) -> dict[str, Any]:

@@ -141,3 +141,27 @@ def test_id_from_content_takes_the_files_id_when_nobody_else_claims_it(tmp_path)
     done, rows = _batch(root, tmp_path, "--id-from", "content")
     assert done.returncode == 0, done.stdout + done.stderr
     assert set(rows) == {"s1", "upload-2"}
+
+
+def test_gradescope_puts_the_sheet_and_the_python_answer_of_one_submission_side_by_side(tmp_path, sandbox):
+    # A Gradescope assignment that takes both files: one results.json, neither replacing the other.
+    sheet, python = tmp_path / "answers.json", tmp_path / "solution.py"
+    sheet.write_bytes(_correct_sheet())
+    python.write_bytes(PYTHON_CORRECT.read_bytes())
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(sheet), str(python), "--format",
+                           "gradescope", "--student", "carol"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["score"] == 110
+    assert document["extra_data"]["assignments"] == {"sheet": {"score": 100, "max_score": 100},
+                                                     "python": {"score": 10, "max_score": 10}}
+    names = [t["name"].split(":")[0] for t in document["tests"]]
+    assert names == [f"ex{i}" for i in range(1, 12)] + ["python.assign_window", "python.is_late",
+                                                        "python.window_aggregate", "python.upsert"]
+    assert [t["number"] for t in document["tests"]] == [str(i) for i in range(1, 16)]
+    from jsonschema import Draft202012Validator
+
+    from grader.reports.gradescope import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert list(Draft202012Validator(schema).iter_errors(document)) == []

@@ -82,10 +82,11 @@ def test_gradescope_and_junit_formats(fake, capsys, tmp_path):
     assert root.tag == "testsuites" and root.get("failures") == "1"
 
 
-def test_gradescope_takes_one_file(fake, capsys, tmp_path):
+def test_gradescope_takes_one_file_of_each_assignment(fake, capsys, tmp_path):
     path = str(write(tmp_path, "a.json", GOOD))
-    code, _, err = run(capsys, "grade", "--format", "gradescope", path, path)
-    assert code == 2 and "one FILE" in err
+    other = str(write(tmp_path, "b.yaml", "answers: {}\n"))
+    code, _, err = run(capsys, "grade", "--format", "gradescope", path, other)
+    assert code == 2 and "at most one file of the sheet" in err and "a.json, " in err
 
 
 def test_output_file(fake, capsys, tmp_path):
