@@ -92,6 +92,14 @@ _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 #: A submission's stored facts, shared by the full document and the history line
 #: (``service._stored_facts``).
+#: Which assignment a submission is an attempt at, and what of it counts (grader.attempts).
+_COUNTING: dict[str, Any] = {
+    "assignment": {"enum": ["sheet", "python"], "description": "The set's JSON/YAML sheet or its Python exercise: "
+                   "two assignments, neither replacing the other."},
+    "policy": {"enum": ["best_per_exercise", "best_total", "latest"], "description": "The set's attempt policy."},
+    "counts_for": {**_STRINGS, "description": "The exercises (or Python functions) whose score in the gradebook "
+                   "comes from this attempt under the set's policy."},
+}
 _STORED_FACTS = {
     "id": {"type": "integer"},
     "student_id": {"type": "string"},
@@ -112,7 +120,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["id", "score", "max_score"],
         "properties": {"id": {"type": "string"}, "score": {"type": "number"}, "max_score": {"type": "number"},
-                       "status": {"type": "string"}, "expected": {}, "given": {}, "feedback": _STRINGS},
+                       "status": {"type": "string"},
+                       "expected": {"description": "Present only when the part's visibility shows it."},
+                       "given": {}, "feedback": _STRINGS,
+                       "visibility": {"enum": ["never", "after_attempt", "after_due", "always"]},
+                       "withheld": {"enum": ["never", "not_answered", "before_due"],
+                                    "description": "Why the expected value is not shown."}},
     },
     "Settlement": {
         "type": "object",
@@ -157,6 +170,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                             "message": {"type": "string"},
                                             "severity": {"enum": ["error", "warning"]}}}},
             "regrade": {"type": "object"},
+            **_COUNTING,
         },
     },
     "SubmissionSummary": {
@@ -166,6 +180,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             **_STORED_FACTS,
             "score": _NUMBER_OR_NULL,
             "max_score": _NUMBER_OR_NULL,
+            "assignment": _COUNTING["assignment"],
+            "counts_for": _COUNTING["counts_for"],
         },
     },
     "History": {
