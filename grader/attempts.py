@@ -30,7 +30,7 @@ from typing import Any
 
 from grader.exercises.model import AttemptPolicy, ExerciseSet
 from grader.python.exercise import python_exercise_of
-from grader.results import GradeResult, Status, result_from_dict
+from grader.results import GradeResult, Status
 from grader.submissions.read import SubmissionFormat, format_for_name
 
 
@@ -107,9 +107,23 @@ class Attempt:
                    float(result.score), float(result.max_score), result.readable, tuple(warnings))
 
     @classmethod
-    def of_document(cls, document: Mapping[str, Any], **kwargs: Any) -> Attempt:
-        """The attempt a result-format dict is (a stored result, settlements applied)."""
-        return cls.of(result_from_dict(dict(document)), **kwargs)
+    def of_document(cls, document: Mapping[str, Any], *, ref: str, order: tuple[Any, ...], assignment: Assignment,
+                    student_id: str | None = None, warnings: Sequence[str] = ()) -> Attempt:
+        """The attempt a result-format dict is (a stored result, settlements applied).
+
+        Read straight off the dict (ids, scores, statuses), without rebuilding the whole
+        result: the service reads every attempt of a class for its gradebook."""
+        exercises = [e for e in document.get("exercises") or () if isinstance(e, Mapping)]
+        if assignment is Assignment.PYTHON:
+            rows = [p for e in exercises for p in e.get("parts") or () if isinstance(p, Mapping)]
+        else:
+            rows = exercises
+        items = tuple(Item(str(r.get("id")), float(r.get("score") or 0), float(r.get("max_score") or 0),
+                           Status(r.get("status", Status.INCORRECT))) for r in rows)
+        readable = not (document.get("errors") and not exercises)
+        return cls(ref, order, student_id or document.get("student_id") or "", str(document.get("exercise_set", "")),
+                   assignment, items, float(document.get("score") or 0), float(document.get("max_score") or 0),
+                   readable, tuple(warnings))
 
 
 @dataclass(frozen=True)

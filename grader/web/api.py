@@ -185,7 +185,7 @@ def create_submission() -> tuple[Response, int, dict[str, str]]:
     upload = upload_from_request()
     svc = services()
     outcome = svc.submissions.submit(principal.student_id, upload, request.headers.get("Idempotency-Key"))
-    document = svc.submissions.document(outcome.submission, just_graded=not outcome.replayed)
+    document = svc.submissions.document(outcome.submission, just_graded=not outcome.replayed, counting=False)
     headers = {"Location": url_for("api.get_submission", submission_id=outcome.submission.id)}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -38,6 +38,8 @@ GradeFunction = Callable[..., GradeResult]
 log = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 2000
+#: Graded submissions read per query when standings are worked out.
+STANDINGS_PAGE = 200
 MAX_KEY_LENGTH = 255
 MAX_SET_LENGTH = 64
 
@@ -177,12 +179,14 @@ class SubmissionService:
             raise NotFound(f"no submission {submission_id}")
         return found
 
-    def document(self, submission: Submission, *, just_graded: bool = False) -> dict[str, Any]:
+    def document(self, submission: Submission, *, just_graded: bool = False, counting: bool = True) -> dict[str, Any]:
         """The API's JSON for one submission: the current result in the result format, plus ``id``.
 
         ``just_graded``: the submission was completed by this request, so no regrade or
-        settlement can exist yet and none is looked up.  ``assignment``, ``policy`` and
-        ``counts_for`` (the exercises whose counted score this attempt gives) are added.
+        settlement can exist yet and none is looked up.  ``assignment`` and ``policy`` are
+        added, and with ``counting`` (not on the answer to a submission request, first or
+        replayed) ``counts_for``: the exercises whose counted score this attempt gives, as
+        the history stands now.
         """
         if just_graded:
             doc = submission_document(submission, None, [])
@@ -190,10 +194,14 @@ class SubmissionService:
             regrade = self.store.latest_regrades([submission.id]).get(submission.id)
             settlements = self.store.settlements([submission.id]).get(submission.id, [])
             doc = submission_document(submission, regrade, settlements)
-        marks = self._counts_for(submission.student_id, {submission.exercise_set})
         doc["assignment"] = assignment_for(submission.filename).value
-        doc["counts_for"] = list(marks.get(str(submission.id), ()))
         doc["policy"] = self.policy(submission.exercise_set).value
+        if counting:
+            # A view of the whole history (a later attempt can take an exercise over), so it is
+            # worked out when asked for, not on the submission's own answer, which grading
+            # every student's Nth attempt would make cost N results read.
+            marks = self._counts_for(submission.student_id, {submission.exercise_set})
+            doc["counts_for"] = list(marks.get(str(submission.id), ()))
         return doc
 
     def history(self, student_id: str, *, limit: int = 50, before: int | None = None) -> list[dict[str, Any]]:
@@ -219,13 +227,18 @@ class SubmissionService:
     def standings(self, exercise_set: str, student_id: str | None = None) -> list[Standing]:
         """Each student's standing on each assignment of a set (one student's, when given), from every
         graded submission's current result (regrades and settlements applied)."""
-        subs = self.store.graded(exercise_set, student_id)
-        regrades = self.store.latest_regrades([s.id for s in subs])
-        settlements = self.store.settlements([s.id for s in subs])
-        attempts = [Attempt.of_document(current_result(s, regrades.get(s.id), settlements.get(s.id, [])),
-                                        ref=str(s.id), order=(s.received_at, s.id),
-                                        assignment=assignment_for(s.filename), student_id=s.student_id)
-                    for s in subs]
+        attempts: list[Attempt] = []
+        after = 0
+        while subs := self.store.graded(exercise_set, student_id, after=after, limit=STANDINGS_PAGE):
+            # A page at a time, each result dropped once it is an attempt: a class's results
+            # are never all in memory.
+            regrades = self.store.latest_regrades([s.id for s in subs])
+            settlements = self.store.settlements([s.id for s in subs])
+            attempts.extend(Attempt.of_document(current_result(s, regrades.get(s.id), settlements.get(s.id, [])),
+                                                ref=str(s.id), order=(s.received_at, s.id),
+                                                assignment=assignment_for(s.filename), student_id=s.student_id)
+                            for s in subs)
+            after = subs[-1].id
         return standings(attempts, self.policy(exercise_set))
 
     def _counts_for(self, student_id: str, exercise_sets: set[str]) -> dict[str, tuple[str, ...]]:

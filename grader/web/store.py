@@ -426,17 +426,20 @@ class Store:
         return [_submission(r) for r in rows]
 
     @_guarded
-    def graded(self, exercise_set: str, student_id: str | None = None) -> list[Submission]:
-        """Every graded submission of a set (of one student, when given), with its result, oldest first.
+    def graded(self, exercise_set: str, student_id: str | None = None, *, after: int = 0,
+               limit: int = 200) -> list[Submission]:
+        """Graded submissions of a set (of one student, when given) with ``id > after``, with their
+        results, oldest first, at most ``limit``: page through with the last id.
 
         Every attempt, not only the latest: which one counts is the attempt policy's
         decision (:mod:`grader.attempts`), never the store's."""
         if student_id is None:
             rows = self._all(f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions WHERE exercise_set = ? "
-                             "AND state = 'graded' ORDER BY id", (exercise_set,))
+                             "AND state = 'graded' AND id > ? ORDER BY id LIMIT ?", (exercise_set, after, limit))
         else:
             rows = self._all(f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions WHERE exercise_set = ? "
-                             "AND student_id = ? AND state = 'graded' ORDER BY id", (exercise_set, student_id))
+                             "AND student_id = ? AND state = 'graded' AND id > ? ORDER BY id LIMIT ?",
+                             (exercise_set, student_id, after, limit))
         return [_submission(r) for r in rows]
 
     @_guarded
