@@ -5,9 +5,11 @@ the sheet's test plus the hidden generated streams (200 by default), every call 
 into one sandboxed process.  Measured in the same run, for scale: a bare
 ``sys.executable -I -S -c pass`` process, and one sandboxed run of a single call (the
 fixed cost of the layers).  Two per-submission figures: a fresh seed every time (the
-hidden suite is generated and answered by the engine for each submission, as the web
-service does) and a repeated seed (the suite is cached, as in batch grading).  Medians
-over interleaved repetitions, so that load on the machine affects all alike.
+hidden suite is generated and answered by the engine for each submission, as for every
+new file: seeds are derived from the student and the file's bytes, in batch and service
+alike) and a repeated seed (the suite is cached: the same file graded again, a replay or
+a regrade).  Medians over interleaved repetitions, so that load on the machine affects
+all alike.
 
 The last line printed is one JSON object:
 ``{"per_submission_s", "bare_python_s", "hidden_streams", ...}``.  Target: per
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  fresh seed each time: median {_median(fresh) * 1000:.1f} ms, max {max(fresh) * 1000:.1f} ms")
     for key in ("suite_s", "sandbox_s"):
         print(f"    {key[:-2]}: median {_median([b[key] for b in breakdown]) * 1000:.1f} ms")
-    print(f"  cached seed (batch grading): median {_median(cached) * 1000:.1f} ms")
+    print(f"  cached seed (the same file again): median {_median(cached) * 1000:.1f} ms")
     per_submission = _median(fresh)
     verdict = "meets" if per_submission <= 0.2 else "misses"
     print(f"target 0.2 s per submission: {verdict} it ({per_submission:.3f} s)")
