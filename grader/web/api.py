@@ -185,7 +185,8 @@ def create_submission() -> tuple[Response, int, dict[str, str]]:
     upload = upload_from_request()
     svc = services()
     outcome = svc.submissions.submit(principal.student_id, upload, request.headers.get("Idempotency-Key"))
-    document = svc.submissions.document(outcome.submission, just_graded=not outcome.replayed, counting=False)
+    document = svc.submissions.document(outcome.submission, just_graded=not (outcome.replayed or outcome.settled),
+                                        counting=False)
     headers = {"Location": url_for("api.get_submission", submission_id=outcome.submission.id)}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -357,7 +358,27 @@ def regrade() -> Response:
 )
 def list_reviews() -> Response:
     require_instructor()
-    return jsonify({"reviews": services().submissions.reviews()})
+    waiting, groups = services().submissions.review_queue()
+    return jsonify({"reviews": waiting, "groups": [g.to_dict() for g in groups]})
+
+
+@api.post("/instructor/reviews/groups/<group_id>")
+@operation(
+    "Settle a review group: one score and reason for every answer in it",
+    description="A group holds the waiting answers to one exercise that are identical or near-identical "
+                "(`GET /instructor/reviews` lists them). Each member gets its own settlement record; the "
+                "decision is remembered, so a later submission with the same answer is settled by it.",
+    tag="instructor",
+    auth="instructor",
+    request={"required": True, "content": json_content(ref("SettleRequest"))},
+    responses={201: ("Settled.", json_content({"type": "object"})), **errors(400, 401, 403, 404)},
+)
+def settle_review_group(group_id: str) -> tuple[Response, int]:
+    principal = require_instructor()
+    body = json_object()
+    report = services().submissions.settle_group(group_id, body.get("score"), body.get("reason"),
+                                                 principal.student_id)
+    return jsonify(report), 201
 
 
 @api.post("/instructor/reviews/<id:submission_id>/<exercise_id>")

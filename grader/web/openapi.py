@@ -285,7 +285,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            "exercise_set": {"type": "string"}, "submitted_at": {"type": "string"},
                            "exercise_id": {"type": "string"}, "title": {"type": ["string", "null"]},
                            "max_score": _NUMBER_OR_NULL, "feedback": _STRINGS,
-                           "parts": {"type": "array", "items": ref("Part")}}}}},
+                           "parts": {"type": "array", "items": ref("Part")},
+                           "answer": {"type": "string"}, "group": {"type": "string"}}}},
+                       "groups": {"type": "array", "description": "Identical or near-identical answers to one "
+                                  "exercise: one decision settles a group.", "items": {
+                                      "type": "object", "required": ["group", "exercise_id", "size", "members"],
+                                      "properties": {"group": {"type": "string"}, "exercise_set": {"type": "string"},
+                                                     "exercise_id": {"type": "string"}, "answer": {"type": "string"},
+                                                     "size": {"type": "integer"}, "identical": {"type": "boolean"},
+                                                     "members": {"type": "array"}}}}},
     },
     "SettleRequest": {
         "type": "object",

@@ -91,6 +91,19 @@ class SettlementRecord:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An instructor's decision on an answer, remembered by the answer (``answer_key``): the
+    submission it was made on, and the score and reason a later identical answer gets."""
+
+    answer_key: str
+    score: float
+    reason: str
+    decided_by: str
+    decided_at: str
+    submission_id: int
+
+
+@dataclass(frozen=True)
 class RosterEntry:
     student_id: str
     role: Role

@@ -31,6 +31,7 @@ from grader.submissions.read import SubmissionFormat, format_for_name, read_subm
 from grader.web.catalogue import Catalogue
 from grader.web.errors import BadRequest, IdempotencyKeyReused, NotFound, PayloadTooLarge, UnsupportedMediaType
 from grader.web.records import NewSubmission, Regrade, SettlementRecord, Submission, SubmissionState, content_hash
+from grader.web.reviews import Group, answer_key, answer_text, find_group, group_reviews
 from grader.web.store import Store
 
 GradeFunction = Callable[..., GradeResult]
@@ -61,6 +62,8 @@ class Outcome:
 
     submission: Submission
     replayed: bool
+    #: Answers settled at once by an instructor's earlier decision on the same answer.
+    settled: int = 0
 
     @property
     def http_status(self) -> int:
@@ -145,7 +148,25 @@ class SubmissionService:
                             sets=self.catalogue.root)
         state = SubmissionState.GRADED if result.readable else SubmissionState.REJECTED
         final = self.store.complete_submission(stored.id, state, result.to_dict(), self.version)
-        return Outcome(final, replayed=False)
+        return Outcome(final, replayed=False, settled=self._apply_decisions(final))
+
+    def _apply_decisions(self, submission: Submission) -> int:
+        """Settle each answer awaiting review that an instructor already decided for another
+        submission with the same answer (:func:`grader.web.reviews.answer_key`); how many."""
+        if submission.state is not SubmissionState.GRADED or not submission.review_count or not submission.result:
+            return 0
+        settled = 0
+        for exercise in submission.result.get("exercises") or []:
+            if exercise.get("status") != "needs_review":
+                continue
+            decision = self.store.decision_for(answer_key(submission.exercise_set, exercise))
+            if decision is None:
+                continue
+            score = max(0.0, min(decision.score, float(exercise.get("max_score") or 0)))
+            reason = f"{decision.reason} (decided for the same answer in submission {decision.submission_id})"
+            self.store.add_settlement(submission.id, str(exercise.get("id")), score, reason, decision.decided_by)
+            settled += 1
+        return settled
 
     def _read(self, upload: Upload) -> tuple[str, ReadSubmission | None, str | None]:
         """The exercise set the submission is for, the submission as read, and a message
@@ -302,7 +323,16 @@ class SubmissionService:
                 "next_after": next_after, "new_seed": new_seed}
 
     def reviews(self) -> list[dict[str, Any]]:
-        """Answers waiting for an instructor: ``needs_review`` in the current result, not settled."""
+        """Answers waiting for an instructor: ``needs_review`` in the current result, not settled;
+        each with its ``answer`` (the parts' given values as text) and the ``group`` it is in."""
+        return self.review_queue()[0]
+
+    def review_groups(self) -> list[Group]:
+        """The waiting answers in groups (identical or near-identical answers to one exercise), largest first."""
+        return self.review_queue()[1]
+
+    def review_queue(self) -> tuple[list[dict[str, Any]], list[Group]]:
+        """The waiting answers (:meth:`reviews`) and their groups, worked out once."""
         subs = self.store.with_reviews()
         regrades = self.store.latest_regrades([s.id for s in subs])
         settlements = self.store.settlements([s.id for s in subs])
@@ -321,8 +351,22 @@ class SubmissionService:
                         "max_score": ex.get("max_score"),
                         "feedback": ex.get("feedback", []),
                         "parts": ex.get("parts", []),
+                        "answer": answer_text(ex),
                     })
-        return waiting
+        groups = group_reviews(waiting)
+        for group in groups:
+            for member in group.members:
+                member["group"] = group.id  # type: ignore[index]  # the items are this method's own dicts
+        return waiting, groups
+
+    def settle_group(self, group_id: str, score: Any, reason: Any, by: str) -> dict[str, Any]:
+        """Settle every answer of one review group with one score and reason (each a settlement record)."""
+        group = find_group(self.review_groups(), group_id)
+        if group is None:
+            raise NotFound(f"no review group {group_id!r} (settled already, or the answers changed: list them again)")
+        reports = [self.settle(int(m["submission_id"]), group.exercise_id, score, reason, by) for m in group.members]
+        return {"group": group.id, "exercise_set": group.exercise_set, "exercise_id": group.exercise_id,
+                "settled": len(reports), "settlements": [r["settlement"] for r in reports]}
 
     def settle(self, submission_id: int, exercise_id: str, score: Any, reason: Any, by: str) -> dict[str, Any]:
         """Record an instructor's score for one exercise of one submission, with the reason.
@@ -333,7 +377,7 @@ class SubmissionService:
         sub = self.store.submission(submission_id)
         if sub is None:
             raise NotFound(f"no submission {submission_id}")
-        doc = self.document(sub)
+        doc = self.document(sub, counting=False)
         exercise = next((e for e in doc.get("exercises", []) if e.get("id") == exercise_id), None)
         if exercise is None:
             raise NotFound(f"submission {submission_id} has no exercise {exercise_id!r}")
@@ -345,7 +389,12 @@ class SubmissionService:
         if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
             raise BadRequest(f"reason: expected a non-empty text of at most {MAX_REASON_LENGTH} characters")
         record = self.store.add_settlement(submission_id, exercise_id, float(score), reason.strip(), by)
-        updated = self.document(sub)
+        original = next((e for e in (sub.result or {}).get("exercises", []) if e.get("id") == exercise_id), None)
+        if original is not None and original.get("status") == "needs_review":
+            # Remembered by the answer: a later submission with the same answer is settled alike.
+            self.store.add_decision(answer_key(sub.exercise_set, original), float(score), reason.strip(), by,
+                                    submission_id)
+        updated = self.document(sub, counting=False)
         settled = next(e for e in updated["exercises"] if e.get("id") == exercise_id)
         return {"settlement": settlement_dict(record), "exercise": settled, "score": updated["score"]}
 

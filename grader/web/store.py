@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 from grader.web.errors import StoreUnavailable
 from grader.web.records import (
+    Decision,
     NewSubmission,
     Regrade,
     Role,
@@ -104,6 +105,17 @@ def _schema(id_column: str, blob: str) -> list[str]:
             decided_by TEXT NOT NULL,
             decided_at TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS sg_settlements_by_submission ON sg_settlements (submission_id, id)",
+        # An instructor's decision on an answer, remembered by the answer (grader.web.reviews.answer_key):
+        # a later submission with the same answer is settled by it.
+        f"""CREATE TABLE IF NOT EXISTS sg_decisions (
+            id {id_column},
+            answer_key TEXT NOT NULL,
+            score DOUBLE PRECISION NOT NULL,
+            reason TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            submission_id BIGINT NOT NULL REFERENCES sg_submissions (id))""",
+        "CREATE INDEX IF NOT EXISTS sg_decisions_by_answer ON sg_decisions (answer_key, id)",
     ]
 
 
@@ -525,6 +537,25 @@ class Store:
                 found.setdefault(int(r[1]), []).append(
                     SettlementRecord(int(r[0]), int(r[1]), r[2], float(r[3]), r[4], r[5], r[6]))
         return found
+
+
+    # -- decisions remembered by answer ----------------------------------------------------------
+
+    @_guarded
+    def add_decision(self, answer_key: str, score: float, reason: str, decided_by: str, submission_id: int) -> None:
+        with self._writing():
+            self._execute(
+                "INSERT INTO sg_decisions (answer_key, score, reason, decided_by, decided_at, submission_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (answer_key, float(score), reason, decided_by, utc_now(), submission_id),
+            )
+
+    @_guarded
+    def decision_for(self, answer_key: str) -> Decision | None:
+        """The latest decision on an answer with this key, or ``None``."""
+        row = self._one("SELECT answer_key, score, reason, decided_by, decided_at, submission_id FROM sg_decisions "
+                        "WHERE answer_key = ? ORDER BY id DESC LIMIT 1", (answer_key,))
+        return Decision(row[0], float(row[1]), row[2], row[3], row[4], int(row[5])) if row else None
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
