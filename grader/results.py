@@ -213,6 +213,12 @@ class GradeResult:
     def exercise(self, exercise_id: str) -> ExerciseResult | None:
         return next((e for e in self.exercises if e.id == exercise_id), None)
 
+    @property
+    def awaiting_review(self) -> int:
+        """Parts whose score is provisional until an instructor decides (``needs_review``, not settled)."""
+        return sum(1 for e in self.exercises if e.settlement is None
+                   for p in e.parts if p.status is Status.NEEDS_REVIEW)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "student_id": self.student_id,
@@ -223,8 +229,14 @@ class GradeResult:
             "warnings": list(self.warnings),
             "errors": list(self.errors),
             **({"problems": [p.to_dict() for p in self.problems]} if self.problems else {}),
+            **({"provisional": provisional_note(self.awaiting_review)} if self.awaiting_review else {}),
             **({"meta": self.meta} if self.meta else {}),
         }
+
+
+def provisional_note(parts: int) -> str:
+    """What a total containing answers that await review says: ``provisional: 2 parts await review``."""
+    return f"provisional: {parts} part{'s' if parts != 1 else ''} await{'s' if parts == 1 else ''} review"
 
 
 def unreadable(exercise_set: str, message: str, max_score: float = 100) -> GradeResult:

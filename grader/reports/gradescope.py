@@ -25,7 +25,7 @@ from typing import Any
 from grader.attempts import Assignment
 from grader.exercises.model import Visibility as ExpectedVisibility
 from grader.reports.text import STATUS_WORDS, clean, exercise_lines, json_default, score_text
-from grader.results import ExerciseResult, GradeResult, PartResult, round_score
+from grader.results import ExerciseResult, GradeResult, PartResult, provisional_note, round_score
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "gradescope_results.schema.json"
 
@@ -186,7 +186,8 @@ def _exercise_output(exercise: ExerciseResult) -> str:
 
 
 def _overall_output(result: GradeResult) -> str:
-    lines = [f"Total: {score_text(result.score, result.max_score)}"]
+    lines = [f"Total: {score_text(result.score, result.max_score)}"
+             + (f" ({provisional_note(result.awaiting_review)})" if result.awaiting_review else "")]
     if not result.readable:
         lines.append("The submission could not be read.")
     for title, items in (("Warnings", result.warnings), ("Errors", result.errors)):

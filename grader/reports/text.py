@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from grader.results import ExerciseResult, GradeResult, PartResult, Status, Withheld, round_score
+from grader.results import ExerciseResult, GradeResult, PartResult, Status, Withheld, provisional_note, round_score
 from reference.serialize import decimal_json
 
 #: Longest given/expected value printed before it is cut.
@@ -175,6 +175,8 @@ def render_text(result: GradeResult, *, color: bool = False) -> str:
         lines.append(f"{clean(exercise.id):<{width}}  {title:<{title_width}}  {score:>9}  {words}".rstrip())
         lines.extend(exercise_lines(exercise, color=color, indent=" " * (width + 2)))
     total = f"Total: {score_text(result.score, result.max_score)}"
+    if result.awaiting_review:
+        total += f" ({provisional_note(result.awaiting_review)})"
     lines.append(_style(total, "bold", color))
     lines.extend(_section("Warnings", result.warnings, "yellow", color))
     lines.extend(_section("Errors", result.errors, "red", color))

@@ -25,7 +25,7 @@ from typing import Any
 from grader.attempts import Attempt, Standing, assignment_for, standings
 from grader.errors import SandboxUnavailable, SubmissionUnreadable
 from grader.exercises.model import AttemptPolicy
-from grader.results import GradeResult, round_score, status_for
+from grader.results import GradeResult, provisional_note, round_score, status_for
 from grader.submissions.read import Submission as ReadSubmission
 from grader.submissions.read import SubmissionFormat, format_for_name, read_submission_bytes
 from grader.web.catalogue import Catalogue
@@ -465,6 +465,12 @@ def current_result(submission: Submission, regrade: Regrade | None,
             ex["settlement"] = {"by": record.decided_by, "score": round_score(score), "reason": record.reason,
                                 "at": record.decided_at}
         result["score"] = round_score(sum(float(e.get("score") or 0) for e in exercises))
+        waiting = sum(1 for e in exercises if "settlement" not in e for p in e.get("parts") or ()
+                      if isinstance(p, dict) and p.get("status") == "needs_review")
+        if waiting:
+            result["provisional"] = provisional_note(waiting)
+        else:
+            result.pop("provisional", None)
     return result
 
 

@@ -347,3 +347,15 @@ def test_a_result_over_the_limit_is_cut_to_it_with_its_scores_kept():
     assert result_size(cut) <= MAX_RESULT_BYTES
     assert cut.score == result.score and [e.score for e in cut.exercises] == [e.score for e in result.exercises]
     assert cut.warnings[-1].startswith("... and ") and len(cut.warnings) < len(huge.warnings)
+
+
+def test_a_total_with_parts_awaiting_review_says_it_is_provisional():
+    waiting = ExerciseResult("ex2", "Why", 0, 4, Status.NEEDS_REVIEW,
+                             parts=(part("why", 0, 2, Status.NEEDS_REVIEW), part("how", 0, 2, Status.NEEDS_REVIEW)))
+    result = replace(sample_result(), exercises=(*sample_result().exercises, waiting))
+    assert result.to_dict()["provisional"] == "provisional: 2 parts await review"
+    assert "Total: 9/19 (provisional: 2 parts await review)" in render_text(result)
+    assert "provisional: 2 parts await review" in gradescope_results(result)["output"]
+    settled = replace(result, exercises=(*sample_result().exercises, waiting.settled("prof", 3, "fine")))
+    assert "provisional" not in settled.to_dict() and "provisional" not in render_text(settled)
+    assert "provisional" not in sample_result().to_dict()

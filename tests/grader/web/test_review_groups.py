@@ -74,3 +74,14 @@ def test_an_unknown_group_is_404(service: Service):
     reply = service.request("POST", "/api/v1/instructor/reviews/groups/0000000000000000", {"score": 1, "reason": "r"},
                             token=service.instructor)
     assert reply.status == 404 and "no review group" in reply.json["errors"][0]
+
+
+def test_a_total_with_answers_awaiting_review_says_it_is_provisional(service: Service):
+    tag = uuid.uuid4().hex[:8]
+    waiting = _answer(service, f"maybe the clock {tag}?")
+    assert waiting["provisional"] == "provisional: 1 part awaits review"
+    group = _group_of(_queue(service), waiting["id"])
+    assert service.request("POST", f"/api/v1/instructor/reviews/groups/{group['group']}",
+                           {"score": 1, "reason": "half right"}, token=service.instructor).status == 201
+    settled = service.request("GET", f"/api/v1/submissions/{waiting['id']}", token=service.instructor).json
+    assert "provisional" not in settled
