@@ -85,8 +85,15 @@ def is_blank(value: Any) -> bool:
 # -- times ------------------------------------------------------------------------------------------------
 
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?$")
+#: Spellings tried only once the common forms failed: ``10h05`` (French/German style) and a
+#: clock time with a UTC designator, ``10:05:00.000Z`` (what ``toISOString`` leaves after the date).
+_CLOCK_H = re.compile(r"^(?P<h>\d{1,2})[hH](?P<m>\d{2})$")
+_CLOCK_Z = re.compile(r"^(?P<clock>\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)[Zz]$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?$")
 _WINDOW = re.compile(r"^[\[(]\s*(?P<start>[^,;\[\]()]+?)\s*[,;]\s*(?P<end>[^,;\[\]()]+?)\s*[\])]$")
+#: A window label with a dash, ``10:05-10:10`` or ``10:05–10:10`` (en dash), clock times only
+#: (a hyphen inside an ISO date would make the split ambiguous).
+_WINDOW_DASH = re.compile(r"^(?P<start>\d{1,2}(?::\d{2}){1,2})\s*(?:-|–|—|to)\s*(?P<end>\d{1,2}(?::\d{2}){1,2})$")
 _TIME_HINT = 'write it like "10:00", "10:00:00" or "2024-01-01T10:00:00"'
 
 
@@ -118,16 +125,20 @@ def normalize_time(value: Any, *, clock: bool = True) -> Ticks:
         except (ValueError, OverflowError):
             raise NormalizeError(f"{show_value(value)} is not a valid date and time; {_TIME_HINT}") from None
         return _clock_ms(stamp)
-    if _WINDOW.match(text):
+    if match := (_CLOCK_H.match(text) or _CLOCK_Z.match(text)):
+        return _parse_time(match["clock"] if "clock" in match.groupdict() else f"{match['h']}:{match['m']}")
+    if _WINDOW.match(text) or _WINDOW_DASH.match(text):
         raise NormalizeError(f"{show_value(value)} is a window; a single time is asked here, like \"10:00\"")
     raise NormalizeError(f"{show_value(value)} is not a time; {_TIME_HINT}")
 
 
 def normalize_window(value: Any, *, clock: bool = True) -> WindowValue:
-    """A window written ``"[10:00, 10:05)"`` (either bracket style) or just its start ``"10:00"``."""
+    """A window written ``"[10:00, 10:05)"`` (either bracket style), ``"10:00-10:05"`` (hyphen or
+    en dash) or just its start ``"10:00"``.  The end is kept as written: whether it is the
+    start plus the window size is the caller's check (it knows the size)."""
     text = as_text(value, "a window start", _TIME_HINT) if not isinstance(value, datetime) else None
     if text is not None:
-        match = _WINDOW.match(text)
+        match = _WINDOW.match(text) or _WINDOW_DASH.match(text)
         if match:
             try:
                 start = normalize_time(match["start"], clock=clock)
@@ -160,6 +171,13 @@ def _clock_ms(stamp: datetime) -> Ticks:
 
 _NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+#: Thousands separated by a space (plain, no-break or thin): ``100 000``.
+_THOUSANDS_SPACE = re.compile(r"^[-+]?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:\.\d+)?$")
+#: Words that say a value is an estimate or a bound, read as the value itself: the sheet's own
+#: key writes "≥ 2 min" and "≈ 347".  Never "<" or "≤": an upper bound is not the value.
+APPROXIMATE = re.compile(r"^(?:≈|~|≃|≥|>=|about|approx\.?|approximately|around|roughly|circa|ca\.)\s*", re.I)
+#: ``347.2 (100000 / 288)``: a value followed by its working in brackets.
+_EXPLAINED = re.compile(r"^(?P<value>[^()]+?)\s*\([^()]*\)$")
 
 
 def normalize_number(value: Any) -> Decimal:
@@ -185,6 +203,8 @@ def normalize_number(value: Any) -> Decimal:
     text = as_text(value, "a number", 'write it like 7 or "7.5"')
     plain = text.replace(",", "") if _THOUSANDS.match(text) else text
     if not _NUMBER.match(plain):
+        plain = plain_number(text) or plain
+    if not _NUMBER.match(plain):
         if re.fullmatch(r"[-+]?\d+,\d+", text):
             raise NormalizeError(f"expected a number, got {show_value(value)}; use a decimal point, like 7.5")
         raise NormalizeError(f"expected a number, got {show_value(value)}")
@@ -193,6 +213,33 @@ def normalize_number(value: Any) -> Decimal:
     except (InvalidOperation, ValueError):  # pragma: no cover - the pattern admits only valid literals
         raise NormalizeError(f"expected a number, got {show_value(value)}") from None
     return _checked(number, value)
+
+
+def shown_working(text: str) -> str:
+    """What is left of a worked answer once the working is set aside: the part after the last
+    ``=`` (``"100000 / 288 = 347.2"`` -> ``"347.2"``), without a trailing ``(explanation)``
+    and an approximation word in front (``≈``, ``~``, ``≥``, ``about``, ``approx.``).
+
+    The sheet asks to show calculations, so these are what a student writes in a number
+    field.  Only the shape is set aside; the caller still reads what is left strictly.
+    """
+    if "=" in text:
+        text = text.rsplit("=", 1)[1].strip()
+    explained = _EXPLAINED.match(text)
+    if explained:
+        text = explained["value"]
+    return APPROXIMATE.sub("", text, count=1).strip()
+
+
+def plain_number(text: str) -> str | None:
+    """The plain numeral a number's text stands for, or ``None``: the forms of
+    :func:`shown_working` and thousands separators (``100,000``, ``100 000``)."""
+    text = shown_working(text)
+    if _THOUSANDS.match(text):
+        return text.replace(",", "")
+    if _THOUSANDS_SPACE.match(text):
+        return re.sub(r"[ \u00a0\u202f\u2009]", "", text)
+    return text if _NUMBER.match(text) else None
 
 
 def _checked(number: Decimal, original: Any) -> Decimal:
@@ -334,6 +381,32 @@ def normalize_user_id(value: Any) -> str:
     return text
 
 
+def user_ids_by_case(known: Iterable[str]) -> dict[str, str]:
+    """Each user id of the data, by its case-folded spelling, leaving out the ids another id
+    of the data differs from only by case (``A`` and ``a`` both in the data: neither is
+    found by ``a``).  The table :func:`user_id_in_data` reads."""
+    groups: dict[str, set[str]] = {}
+    for user_id in known:
+        groups.setdefault(user_id.casefold(), set()).add(user_id)
+    return {folded: next(iter(ids)) for folded, ids in groups.items() if len(ids) == 1}
+
+
+def user_id_in_data(user_id: str, known: Mapping[str, str] | Iterable[str]) -> str:
+    """The data's spelling of ``user_id`` when the student wrote it in another case (``a``
+    for ``A``) and that is unambiguous (``known`` from :func:`user_ids_by_case`, or the
+    data's ids); else ``user_id`` as written.  Feedback should say so:
+    :func:`user_id_case_note`."""
+    table = known if isinstance(known, Mapping) else user_ids_by_case(known)
+    if user_id in table.values():
+        return user_id
+    return table.get(user_id.casefold(), user_id)
+
+
+def user_id_case_note(written: str, read: str) -> str:
+    """The feedback line for a user id read in the data's case."""
+    return f"user ids are case-sensitive on the sheet: {written!r} read as {read!r}"
+
+
 def normalize_event_ref(value: Any, *, event_ids: Iterable[str] | None = None) -> EventRef:
     """An event of ex4: ``"e1"`` (or ``"e1 (A, 10:00, 5)"``, the sheet's notation),
     ``{"user_id": "B", "amount": 3}``, ``["B", 3]`` or ``"(B, 3)"``.
@@ -404,6 +477,13 @@ class RowValue:
     user_id: str
     sum_amount: Decimal
     window_end_ms: Ticks | None = field(default=None, compare=False)
+    #: The user id as written when it was read in the data's case (``a`` for ``A``), else ``None``.
+    user_id_written: str | None = field(default=None, compare=False)
+
+    @property
+    def case_note(self) -> str | None:
+        """The feedback line when the user id was read in the data's case."""
+        return user_id_case_note(self.user_id_written, self.user_id) if self.user_id_written else None
 
     def describe(self) -> str:
         """The sheet's notation, ``(10:00, A, 7)``."""
@@ -414,9 +494,13 @@ ROW_FIELDS = ("window_start", "user_id", "sum_amount")
 _ROW_TEXT = re.compile(r"^\(\s*(?P<start>[^,()]+?)\s*,\s*(?P<user>[^,()]+?)\s*,\s*(?P<sum>[^,()]+?)\s*\)$")
 
 
-def normalize_row(value: Any, *, clock: bool = True) -> RowValue:
+def normalize_row(value: Any, *, clock: bool = True, user_ids: Mapping[str, str] | None = None) -> RowValue:
     """A sink row: ``{"window_start": "10:00", "user_id": "A", "sum_amount": 7}`` (any spelling of
-    each value; ``window_end`` optional), or ``["10:00", "A", 7]``, or ``"(10:00, A, 7)"``."""
+    each value; ``window_end`` optional), or ``["10:00", "A", 7]``, or ``"(10:00, A, 7)"``.
+
+    ``user_ids`` (:func:`user_ids_by_case` of the data's users): a user id written in
+    another case is read as the data's, when that is unambiguous, and the row keeps what
+    was written (``user_id_written``) for the feedback to say so."""
     end_given: Any = None
     if isinstance(value, Mapping):
         missing = [name for name in ROW_FIELDS if name not in value]
@@ -454,7 +538,8 @@ def normalize_row(value: Any, *, clock: bool = True) -> RowValue:
         amount = normalize_number(sum_value)
     except NormalizeError as exc:
         raise exc.at("sum_amount") from None
-    return RowValue(window.start_ms, user_id, amount, end)
+    read = user_id_in_data(user_id, user_ids) if user_ids is not None else user_id
+    return RowValue(window.start_ms, read, amount, end, user_id if read != user_id else None)
 
 
 def normalize_rows(values: Any, *, clock: bool = True) -> tuple[RowValue, ...]:

@@ -14,7 +14,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
-from grader.normalize import NormalizeError, as_text, normalize_number
+from grader.normalize import NormalizeError, as_text, normalize_number, plain_number, shown_working
 from grader.quoting import show_value
 
 
@@ -79,20 +79,53 @@ _QUANTITY = re.compile(
     r"^(?P<number>[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[^\d\s.,+-][^\d]*?)?\.?$")
 
 
+#: Characters of a worked answer (``= 347.2``, ``(100000 / 288)``, ``≈``): the unit cannot hold them.
+_WORKING = re.compile(r"[()=≈~≃≥]")
+#: ``100 000 events``: a number with thousands separated by spaces, then the rest.
+_SPACED_NUMBER = re.compile(r"^(?P<number>[-+]?\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?:\.\d+)?)(?P<rest>\D*)$")
+#: Number words, for the small counts and durations an answer spells out ("two minutes").
+NUMBER_WORDS: Mapping[str, int] = {word: n for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
+_WORDED = re.compile(r"^(?P<word>[A-Za-z]+)(?:[\s-]+(?P<unit>[^\d]+?))?\.?$")
+
+
 def parse_quantity(value: Any) -> Quantity:
-    """Split ``"3 min"`` into ``Quantity(Decimal(3), "min")``; a number alone has no unit."""
+    """Split ``"3 min"`` into ``Quantity(Decimal(3), "min")``; a number alone has no unit.
+
+    The common forms are tried first; then a worked answer (``"100000 / 288 = 347.2"``,
+    ``"347.2 events (100000 / 288)"``), an estimate (``"≈ 347"``, ``"≥ 2 min"``, ``"about 3
+    min"``), thousands separated by spaces (``"100 000 events"``) and number words (``"two
+    minutes"``).  Spaces around ``/`` in a unit are dropped (``events / window``).
+    """
     if not isinstance(value, str):
         return Quantity(normalize_number(value), None)
     text = as_text(value, "a quantity", 'write it like "3 min" or "40000 bytes"')
     match = _QUANTITY.match(text)
-    if not match:
-        raise NormalizeError(f"expected a number with an optional unit, like \"3 min\", got {show_value(value)}")
+    if match is not None and not (match["unit"] and _WORKING.search(match["unit"])):
+        number, unit = match["number"], match["unit"]
+    else:
+        number, unit = _worked_quantity(text, value)
     try:
-        magnitude = normalize_number(match["number"])
+        magnitude = normalize_number(number) if isinstance(number, str) else Decimal(number)
     except NormalizeError as exc:
         raise NormalizeError(f"{show_value(value)}: {exc.message}") from None
-    unit = " ".join(match["unit"].split()) if match["unit"] else None
-    return Quantity(magnitude, unit)
+    return Quantity(magnitude, re.sub(r"\s*/\s*", "/", " ".join(unit.split())) if unit else None)
+
+
+def _worked_quantity(text: str, value: Any) -> tuple[str | int, str | None]:
+    """The number and unit of the lenient forms of :func:`parse_quantity`, or the refusal."""
+    rest = shown_working(text)
+    spaced = _SPACED_NUMBER.match(rest)
+    if spaced:
+        rest = (plain_number(spaced["number"]) or "") + spaced["rest"]
+    match = _QUANTITY.match(rest)
+    if match is not None and not (match["unit"] and _WORKING.search(match["unit"])):
+        return match["number"], match["unit"]
+    worded = _WORDED.match(rest)
+    if worded and worded["word"].lower() in NUMBER_WORDS:
+        return NUMBER_WORDS[worded["word"].lower()], worded["unit"]
+    raise NormalizeError(f"expected a number with an optional unit, like \"3 min\", got {show_value(value)}")
 
 
 def normalize_quantity(value: Any, dimension: Dimension | str, *, default_unit: str | None = None,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,16 @@ from grader.results import Finding
 
 #: Longest text read as a choice (normalize.MAX_TEXT); a longer one is no choice.
 MAX_CHOICE_TEXT = 200
+#: Longest text searched for a leading choice and its explanation.
+MAX_EXPLAINED_TEXT = 2000
+#: Where a leading choice ends and its explanation begins: ``at-least-once: the job writes
+#: first``, ``at-least-once — because``, ``drop (e7 is lost)``.  A hyphen only with spaces
+#: around it, since choices are hyphenated.
+_EXPLANATION = re.compile(r"\s*[:;,(\u2014\u2013]\s*|\s+-\s+|\s+because\b|\.\s|\s+so\s+that\b")
+#: A duration inside a policy in the student's own words ("allow 3 minutes of lateness"):
+#: the amount is the exercise's parameter, not part of which choice it is.
+_DURATION = re.compile(r"\s*\b(?:for|of|up\s+to)?\s*\d+(?:\.\d+)?\s*"
+                       r"(?:ms|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?)\b(?:\s+of\b)?", re.I)
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,24 @@ class ChoiceComparator(Comparator):
         if not isinstance(value, str):
             raise NormalizeError(f"expected one of {', '.join(self.choices)}, got {show_value(value)}")
         found = self.index.get(choice_key(value[:MAX_CHOICE_TEXT]))
+        if found is None:
+            found = self._reworded(value[:MAX_EXPLAINED_TEXT].strip())
         return found if found is not None else Unknown(value.strip()[:80])
+
+    def _reworded(self, text: str) -> str | None:
+        """The choice a longer text names: a leading choice followed by its explanation, or a
+        choice with a duration in it.  ``None`` when the explanation names another choice too
+        (``at-least-once, exactly-once``): then which one is meant is not clear."""
+        parts = _EXPLANATION.split(text, maxsplit=1)
+        lead, rest = parts[0], (parts[1] if len(parts) > 1 else "")
+        for candidate in dict.fromkeys((lead, _DURATION.sub("", lead))):
+            found = self.index.get(choice_key(candidate)) if candidate else None
+            if found is not None:
+                named = choice_key(rest)
+                if any(choice_key(other) in named for other in self.choices if other != found):
+                    return None
+                return found
+        return None
 
     def normalize(self, value: Any) -> str | Unknown:
         return self.read_choice(value)

@@ -8,10 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison
-from grader.normalize import EventById, NormalizeError, normalize_event_ref, normalize_window_start
+from grader.normalize import (
+    EventById,
+    NormalizeError,
+    normalize_event_ref,
+    normalize_window,
+    user_id_case_note,
+    user_id_in_data,
+    user_ids_by_case,
+)
 from grader.quoting import show_value
 from grader.results import Finding
-from reference.timestamps import Ticks
+from reference.timestamps import Ticks, format_duration, format_time
 
 
 @dataclass(frozen=True)
@@ -22,13 +30,22 @@ class Placement:
     window_start: Ticks
     event_id: str | None
     written: str
+    #: Set when the student's user id was read in the data's case (``a`` as ``A``).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
 class WindowsEventsValue:
+    """The placed events, the windows given (by position and start) and what could not be read.
+
+    ``unplaced`` names the events listed under a window whose label could not be read: the
+    student did place them, somewhere, so they are not reported missing.
+    """
+
     placements: tuple[Placement, ...]
     windows: tuple[tuple[int, Ticks], ...]
     bad: tuple[NormalizeError, ...] = ()
+    unplaced: frozenset[str] = frozenset()
 
 
 class WindowsEventsComparator(Comparator):
@@ -50,14 +67,16 @@ class WindowsEventsComparator(Comparator):
         if not isinstance(value, list | tuple):
             raise NormalizeError("expected a list of windows, each with a window_start and its events")
         placements, windows, bad = [], [], []
+        unplaced: set[str] = set()
         for i, item in enumerate(value):
             if not isinstance(item, Mapping):
                 bad.append(NormalizeError(f"expected a window object, got {show_value(item)}", (i,)))
                 continue
             try:
-                start = normalize_window_start(item.get(self.window_field))
+                start = self._window_start(item.get(self.window_field))
             except NormalizeError as exc:
                 bad.append(exc.at(i, self.window_field))
+                unplaced.update(self._listed(item.get(self.events_field)))
                 continue
             windows.append((i, start))
             events = item.get(self.events_field)
@@ -72,22 +91,45 @@ class WindowsEventsComparator(Comparator):
                     placements.append(self._placement((i, j), start, ref))
                 except NormalizeError as exc:
                     bad.append(exc.at(i, self.events_field, j))
-        return WindowsEventsValue(tuple(placements), tuple(windows), tuple(bad))
+        return WindowsEventsValue(tuple(placements), tuple(windows), tuple(bad), frozenset(unplaced))
 
-    def _placement(self, index: tuple[int, int], start: Ticks, ref: Any) -> Placement:
+    def _window_start(self, value: Any) -> Ticks:
+        """A window's start; a window written whole (``[10:05, 10:10)``, ``10:05-10:10``) must span the window size."""
+        window = normalize_window(value)
+        if window.end_ms is not None and window.end_ms - window.start_ms != self.context.window_size:
+            raise NormalizeError(
+                f"{show_value(value)} is not a {format_duration(self.context.window_size)} window: the window "
+                f"starting at {format_time(window.start_ms)} is {self.context.window(window.start_ms)}; "
+                f"write its start, like \"{format_time(window.start_ms)}\"")
+        return window.start_ms
+
+    def _listed(self, events: Any) -> set[str]:
+        """The ids of the events listed under a window whose label is unreadable (those that can be read)."""
+        found: set[str] = set()
+        for ref in events if isinstance(events, list | tuple) else ():
+            try:
+                found.add(self._placement((0, 0), None, ref).event_id or "")
+            except NormalizeError:
+                continue
+        found.discard("")
+        return found
+
+    def _placement(self, index: tuple[int, int], start: Ticks | None, ref: Any) -> Placement:
         event = normalize_event_ref(ref, event_ids=self.context.event_ids)
         if isinstance(event, EventById):
             if "event_id" not in self.identity:
                 raise NormalizeError("name the event by its user and amount here")
-            return Placement(index, start, event.event_id, event.event_id)
+            return Placement(index, start or 0, event.event_id, event.event_id)
         if "user_id+amount" not in self.identity:
             raise NormalizeError("name the event by its id here")
-        candidates = [e for e in self.context.events if e.user_id == event.user_id and e.amount == event.amount]
-        if len(candidates) > 1:
+        user_id = user_id_in_data(event.user_id, user_ids_by_case(e.user_id for e in self.context.events))
+        note = user_id_case_note(event.user_id, user_id) if user_id != event.user_id else None
+        candidates = [e for e in self.context.events if e.user_id == user_id and e.amount == event.amount]
+        if len(candidates) > 1 and start is not None:
             inside = [e for e in candidates if self.context.window(start).contains(e.event_time)]
             candidates = inside or candidates[:1]
         found = candidates[0].event_id if candidates else None
-        return Placement(index, start, found, event.describe())
+        return Placement(index, start or 0, found, event.describe(), note if found else None)
 
     def shows(self, mistaken: WindowsEventsValue, expected: WindowsEventsValue, given: WindowsEventsValue) -> bool:
         """Every event the mistake places differently (or adds, or leaves out) is placed as the mistake has it."""
@@ -107,10 +149,14 @@ class WindowsEventsComparator(Comparator):
         home = {p.event_id: p.window_start for p in expected.placements}
         findings: list[Finding] = []
         seen: set[str] = set()
+        noted: set[str] = set()
         right = wrong = 0
         for p in given.placements:
             where = f"{path}[{p.index[0]}].{self.events_field}[{p.index[1]}]"
             window = self.context.window(p.window_start)
+            if p.note is not None and p.note not in noted:
+                noted.add(p.note)
+                findings.append(Finding("user_id_case", where, p.note))
             if p.event_id is None:
                 wrong += 1
                 findings.append(Finding("unknown_event", where, f"{p.written} in {window} is none of the events"))
@@ -133,14 +179,17 @@ class WindowsEventsComparator(Comparator):
                 seen.add(p.event_id)
                 right += 1
         for event_id, start in home.items():
-            if event_id not in seen:
+            if event_id not in seen and event_id not in given.unplaced:
                 message = f"{self.describe_event(event_id)} is missing"
                 if show_expected:
                     message += f"; it belongs to {self.context.window(start)}"
                 findings.append(Finding("missing_event", path, message))
         given_windows = {s for _, s in given.windows}
+        # A window whose label could not be read may be the one that looks missing: its
+        # unreadable label is reported instead.
+        unlabelled = any(self.window_field in problem.loc for problem in given.bad)
         for start in dict.fromkeys(home.values()):
-            if start not in given_windows and show_expected:
+            if start not in given_windows and show_expected and not unlabelled:
                 findings.append(Finding("missing_window", path, f"window {self.context.window(start)} is missing"))
         for problem in given.bad:
             wrong += 1

@@ -42,7 +42,8 @@ class Tolerance:
 
     def accepts(self, expected: Any, given: Any) -> bool:
         if isinstance(expected, Decimal) and isinstance(given, Decimal):
-            return abs(given - expected) <= self.width(expected)
+            slack = getattr(given, "resolution", 0) + getattr(expected, "resolution", 0)
+            return abs(given - expected) <= self.width(expected) + slack
         return expected == given
 
     @property
@@ -53,6 +54,42 @@ class Tolerance:
         if self.absolute:
             return f"within ±{decimal_text(self.absolute)}"
         return ""
+
+
+#: The most a written value's rounding may widen a comparison, as a share of the value: a
+#: value given to three significant digits or more ("0.0333 h"), never a coarse one ("0.1 h").
+MAX_RESOLUTION_SHARE = Decimal("0.01")
+
+
+class Measured(Decimal):
+    """A value converted from a coarser unit than the field's, with the rounding its digits allow.
+
+    ``0.0333 h`` is 1.998 min, but a student who writes four decimals of an hour means
+    anything from 0.03325 h to 0.03335 h: ``resolution`` is that half unit of the last
+    written digit, in the field's unit (0.003 min), and comparisons widen by it.
+    """
+
+    resolution: Decimal
+
+    def __new__(cls, value: Decimal, resolution: Decimal) -> Measured:
+        made = super().__new__(cls, value)
+        made.resolution = resolution
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Measured, (Decimal(self), self.resolution))
+
+
+def measured(magnitude: Decimal, factor: Fraction, value: Decimal) -> Decimal:
+    """``value`` (``magnitude`` times ``factor``), as :class:`Measured` when its digits are fine
+    enough for their rounding to count (see :data:`MAX_RESOLUTION_SHARE`), else as it is."""
+    exponent = magnitude.as_tuple().exponent
+    if factor <= 1 or not value or not isinstance(exponent, int):
+        return value
+    resolution = Decimal(5).scaleb(exponent - 1) * Decimal(factor.numerator) / Decimal(factor.denominator)
+    if resolution > abs(value) * MAX_RESOLUTION_SHARE:
+        return value
+    return Measured(value, resolution)
 
 
 class NumberComparator(Comparator):
@@ -83,7 +120,8 @@ class NumberComparator(Comparator):
             return normalize_quantity(value, self.dimension, default_unit=self.unit, units=self.units)
         if factor == 1:
             return quantity.magnitude
-        return normalize_quantity(value, self.dimension, default_unit=self.unit, units=self.units)
+        converted = normalize_quantity(value, self.dimension, default_unit=self.unit, units=self.units)
+        return measured(quantity.magnitude, factor, converted)
 
     def compare(self, expected: Decimal, given: Decimal, *, path: str, show_expected: bool = True) -> Comparison:
         if self.tolerance.accepts(expected, given):

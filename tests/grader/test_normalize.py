@@ -152,7 +152,8 @@ def test_a_unit_of_another_dimension_is_named():
     assert message(normalize_quantity, "3 min", Dimension.SIZE) == \
         '"3 min": expected a size in bytes, got a duration ("min")'
     assert 'unknown unit "parsecs"' in message(normalize_quantity, "3 parsecs", Dimension.DURATION)
-    assert "expected a number with an optional unit" in message(normalize_quantity, "three min", "duration")
+    assert "expected a number with an optional unit" in message(normalize_quantity, "many min", "duration")
+    assert normalize_quantity("three min", "duration") == Decimal(3)  # number words are accepted (issue 13)
 
 
 def test_the_callers_unit_table_replaces_the_builtin_one():
