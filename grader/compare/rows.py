@@ -10,7 +10,7 @@ from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison, plural_s, quoted_text
 from grader.compare.quantities import Tolerance
-from grader.normalize import NormalizeError, RowValue, is_blank, normalize_row
+from grader.normalize import NormalizeError, RowValue, is_blank, normalize_row, user_ids_by_case
 from grader.results import Finding
 from reference.events import decimal_text
 
@@ -47,6 +47,7 @@ class RowsComparator(Comparator):
         if unknown:
             raise ValueError(f"rows comparison: unknown row fields {', '.join(unknown)}")
         self.tolerance = Tolerance.of(spec.get("tolerance"))
+        self.user_ids = user_ids_by_case(e.user_id for e in context.events)  # "a" read as "A", with a note
 
     def normalize(self, value: Any) -> RowsValue:
         if not isinstance(value, list | tuple):
@@ -54,7 +55,7 @@ class RowsComparator(Comparator):
         rows, bad = [], []
         for i, item in enumerate(value):
             try:
-                rows.append((i, normalize_row(item)))
+                rows.append((i, normalize_row(item, user_ids=self.user_ids)))
             except NormalizeError as exc:
                 bad.append(exc.at(i))
         return RowsValue(tuple(rows), tuple(bad))
@@ -94,6 +95,8 @@ class RowsComparator(Comparator):
         right = surplus = 0  # surplus: rows given that are no expected key, or a key again
         for index, row in given.rows:
             where = f"{path}[{index}]"
+            if row.case_note and all(f.message != row.case_note for f in findings):
+                findings.append(Finding("user_id_case", f"{where}.user_id", row.case_note))
             key = self.key(row)
             if key in seen:
                 surplus += 1
@@ -176,7 +179,7 @@ class RowComparator(RowsComparator):
         if isinstance(value, list | tuple) and len(value) != 3:
             return super().normalize(value)
         try:
-            return RowsValue(((0, normalize_row(value)),))
+            return RowsValue(((0, normalize_row(value, user_ids=self.user_ids)),))
         except NormalizeError as exc:
             raise exc from None
 
