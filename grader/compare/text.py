@@ -3,40 +3,18 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison
+from grader.compare.rubric import Concept, Reading, Rubric
 from grader.normalize import NormalizeError, is_blank
 from grader.quoting import show_value
 from grader.results import Finding
 
 #: Longest text the concept rubric reads; the rest of a longer answer is ignored.
 MAX_RUBRIC_TEXT = 20_000
-
-
-@dataclass(frozen=True, eq=False)
-class Concept:
-    """One concept of a rubric: its alternatives as ``(hint, pattern)``, and its phrases (folded).
-
-    ``hint`` is a lower-case literal every match of the pattern contains (or ``None``): a
-    cheap substring test that skips the regex search for almost every alternative.
-    """
-
-    id: str
-    description: str
-    weight: float
-    alternatives: tuple[tuple[str | None, re.Pattern[str]], ...] = ()
-    phrases: tuple[str, ...] = ()
-
-    def present(self, text: str, lowered: str | None, folded: str) -> bool:
-        """``lowered`` is the text in lower case when it is ASCII (then hints apply exactly), else ``None``."""
-        for hint, pattern in self.alternatives:
-            if (hint is None or lowered is None or hint in lowered) and pattern.search(text):
-                return True
-        return any(p in folded for p in self.phrases)
 
 
 @dataclass(frozen=True)
@@ -46,31 +24,35 @@ class TextsValue:
     texts: tuple[str, ...] = field(default=())
 
 
-class TextComparator(Comparator):
-    """Free text against the concept rubric of the exercise data.
+_REFUSED = {
+    "keyword_bag": "this reads as a list of terms, not an explanation: the question asks for sentences. "
+                   "0 points for now; an instructor will review this answer",
+    "too_long": "this answer is longer than the {limit:,} characters the question needs, so the rubric did not "
+                "read it. 0 points for now; an instructor will review this answer",
+}
 
-    A concept is present when one of its keywords occurs as a whole word, one of its
-    phrases occurs (case and runs of whitespace ignored) or one of its regexes matches
-    (case-insensitive).  Score = weight present / total weight.  Fewer than
-    ``min_concepts`` present: ``needs_review`` (the rubric cannot decide; an instructor
-    will).  For a list field the rubric scores each item; the best ``n`` items count,
-    ``n`` being the number of model answers.
+
+class TextComparator(Comparator):
+    """Free text against the concept rubric of the exercise data (:class:`grader.compare.rubric.Rubric`).
+
+    A concept is stated when one of its keywords, phrases or regexes matches outside a
+    negation and none of its ``contradictions`` does; typos of long words are read
+    through.  Full marks at ``full_marks`` concepts (default ``min_concepts``), every
+    ``required`` one among them.  An answer the rubric cannot decide (no concept found,
+    or one that states enough and contradicts some of it) is ``needs_review`` with the
+    rubric's score as a provisional score; a keyword bag or an over-long answer is
+    ``needs_review`` at 0.  For a list field the rubric scores each item; the best ``n``
+    items count, ``n`` being the number of model answers.
     """
 
     kind = "text"
 
     def __init__(self, spec: Mapping[str, Any], context: CompareContext, items: int = 1) -> None:
         super().__init__(spec, context)
-        self.min_concepts = int(spec["min_concepts"])
+        self.rubric = Rubric(spec)
+        self.min_concepts = self.rubric.min_concepts
         self.items = max(1, items)
-        self.concepts = tuple(
-            Concept(id=c["id"], description=c["description"], weight=float(c["weight"]),
-                    alternatives=_concept_alternatives(c.get("keywords", ()), c.get("regexes", ())),
-                    phrases=tuple(" ".join(p.casefold().split()) for p in c.get("phrases", ())))
-            for c in spec["concepts"]
-        )
-        self.uses_phrases = any(c.phrases for c in self.concepts)
-        self.total_weight = sum(c.weight for c in self.concepts) or 1.0
+        self.concepts = self.rubric.concepts
 
     def is_blank(self, value: Any) -> bool:
         if isinstance(value, list | tuple):
@@ -84,51 +66,85 @@ class TextComparator(Comparator):
             if item is None:
                 texts.append("")
             elif isinstance(item, str):
-                texts.append(item[:MAX_RUBRIC_TEXT])
+                # Past the rubric's limit only the length matters: keep one character beyond it.
+                texts.append(item[:max(MAX_RUBRIC_TEXT, self.rubric.max_chars + 1)])
             else:
                 raise NormalizeError(f"expected text, got {show_value(item)}", (i,) if values is value else ())
         return TextsValue(tuple(texts))
 
     def concepts_in(self, text: str) -> list[Concept]:
-        folded = " ".join(text.casefold().split()) if self.uses_phrases else ""
-        lowered = text.lower() if text.isascii() else None
-        return [c for c in self.concepts if c.present(text, lowered, folded)]
+        return list(self.rubric.read(text).stated)
 
     def compare(self, expected: Any, given: TextsValue, *, path: str, show_expected: bool = True) -> Comparison:
         scored = []
         for i, text in enumerate(given.texts):
             where = f"{path}[{i}]" if len(given.texts) > 1 or self.items > 1 else path
-            found = self.concepts_in(text) if text.strip() else []
-            weight = sum(c.weight for c in found) / self.total_weight
-            scored.append((weight, found, where, text))
+            reading = self.rubric.read(text) if text.strip() else Reading()
+            scored.append((self.rubric.fraction(reading), reading, where, text))
         best = sorted(scored, key=lambda s: -s[0])[: self.items]
         findings: list[Finding] = []
         review = False
-        for _weight, found, where, text in best:
+        for fraction, reading, where, text in best:
             if not text.strip():
                 findings.append(Finding("no_text", where, "no text given"))
                 continue
-            absent = [c for c in self.concepts if c not in found]
-            if len(found) < self.min_concepts:
+            if reading.refused is not None:
+                review = True
+                findings.append(Finding(reading.refused, where,
+                                        _REFUSED[reading.refused].format(limit=self.rubric.max_chars)))
+                continue
+            for said in reading.contradicted:
+                findings.append(Finding("contradicted_concept", where,
+                                        f"'{_clip(said.said)}' contradicts the point "
+                                        f"{_point(said.concept, show_expected)}"))
+            if not reading.stated and not reading.contradicted:
                 review = True
                 findings.append(Finding("needs_review", where,
-                                        f"the rubric found {len(found)} of the {self.min_concepts} concepts it needs "
-                                        "to decide; an instructor will review this answer"))
-            if absent and show_expected:
-                findings.append(Finding("missing_concept", where,
-                                        "not mentioned: " + "; ".join(c.description for c in absent)))
-            elif absent:  # the rubric's concepts would give the model answer away
-                findings.append(Finding("missing_concept", where,
-                                        f"{len(absent)} of the {len(self.concepts)} points the rubric looks for "
-                                        f"{'are' if len(absent) != 1 else 'is'} not mentioned"))
+                                        "the rubric recognised none of the points it looks for; provisional score "
+                                        "0, an instructor will review this answer"))
+            elif self.rubric.undecided(reading):
+                review = True
+                findings.append(Finding("needs_review", where,
+                                        f"the answer states the points and contradicts some of them; provisional "
+                                        f"score {fraction:.0%}, an instructor will review this answer"))
+            if fraction < 1:
+                findings.extend(self._missing(reading, where, show_expected))
+            if reading.corrected and fraction > 0:
+                typos = ", ".join(f"'{_clip(w)}'" for w, _ in reading.corrected[:5])
+                findings.append(Finding("spelling", where, f"read through the spelling of {typos}"))
         if len(given.texts) < self.items:
             findings.append(Finding("too_few_texts", path, f"{self.items} explanations are asked for, "
                                                            f"{len(given.texts)} given"))
-        fraction = sum(w for w, *_ in best) / self.items
+        fraction = sum(f for f, *_ in best) / self.items
         return Comparison(min(1.0, fraction), tuple(findings), review)
+
+    def _missing(self, reading: Reading, where: str, show_expected: bool) -> list[Finding]:
+        touched = set(reading.stated) | {c.concept for c in reading.contradicted}
+        absent = [c for c in self.concepts if c not in touched]
+        required = [c for c in absent if c.required]
+        if not absent:
+            return []
+        if show_expected:
+            head = "not mentioned: " + "; ".join(c.description for c in absent)
+            if required:
+                head += " (needed: " + "; ".join(c.description for c in required) + ")"
+            return [Finding("missing_concept", where, head)]
+        # the rubric's concepts would give the model answer away
+        return [Finding("missing_concept", where,
+                        f"{len(absent)} of the {len(self.concepts)} points the rubric looks for "
+                        f"{'are' if len(absent) != 1 else 'is'} not mentioned")]
 
     def same(self, expected: Any, given: Any) -> bool:
         return False  # free text is never recognised as a literal mistake
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _point(concept: Concept, show: bool) -> str:
+    return f"'{concept.description}'" if show else "the rubric looks for"
 
 
 _META = set("\\.^$*+?{}[]|()")
@@ -166,15 +182,3 @@ def literal_hint(pattern: str) -> str | None:
         i += step
     hint = "".join(run).lower()
     return hint if hint and hint.isascii() else None
-
-
-def _concept_alternatives(keywords: Iterable[str], regexes: Iterable[str]) -> tuple[tuple[str | None, re.Pattern[str]],
-                                                                                       ...]:
-    """Each keyword (as a whole word) and regex, case-insensitive, with its literal hint."""
-    out: list[tuple[str | None, re.Pattern[str]]] = []
-    for keyword in keywords:
-        hint = keyword.lower()
-        out.append((hint if hint.isascii() else None, re.compile(rf"(?<!\w){re.escape(keyword)}(?!\w)", re.IGNORECASE)))
-    for regex in regexes:
-        out.append((literal_hint(regex), re.compile(regex, re.IGNORECASE)))
-    return tuple(out)

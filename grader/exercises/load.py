@@ -318,13 +318,20 @@ def _build_exercise(raw: Mapping[str, Any], file: str, context: Context | None, 
     return _exercise_value(raw, file)
 
 
+def _compare_spec(part: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A part's ``compare`` spec; a text rubric also learns the part's field (its name never counts as a concept)."""
+    if part["compare"].get("kind") == "text":
+        return {**part["compare"], "part_field": part["field"]}
+    return part["compare"]
+
+
 def _exercise_value(raw: Mapping[str, Any], file: str) -> Exercise:
     parts = tuple(
         Part(
             id=p["id"],
             field=p["field"],
             points=p["points"],
-            compare=freeze(p["compare"]),
+            compare=freeze(_compare_spec(p)),
             solution=SolutionSpec(
                 query=p["solution"]["query"],
                 args=freeze(p["solution"].get("args", {})),

@@ -21,6 +21,7 @@ RUNS = {
     "variants": ["--students", "4", "--verify", "2"],
     "sandbox": ["--repeat", "1"],
     "service": ["--seconds", "1", "--clients", "20"],
+    "rubric": ["--repeat", "1"],
 }
 FIGURES = {
     "engine": ("engine_eps", "floor_eps", "naive_eps"),
@@ -28,6 +29,7 @@ FIGURES = {
     "variants": ("generate_ms_p50", "solve_ms_p50", "grade_ms_p50", "baseline_load_set_ms"),
     "sandbox": ("per_submission_s", "bare_python_s", "sandbox_fixed_s"),
     "service": ("rps", "p50_ms", "p99_ms"),
+    "rubric": ("accuracy", "correct_credit", "us_per_answer"),
 }
 
 

@@ -270,7 +270,7 @@ def test_unknown_event_id_is_reported_at_its_path(week10, context, solved):
 # -- free text ---------------------------------------------------------------------------------------------------------
 
 
-RUBRIC = {"kind": "text", "min_concepts": 2, "concepts": [
+RUBRIC = {"kind": "text", "min_concepts": 2, "full_marks": 3, "concepts": [  # full marks: all three
     {"id": "state", "description": "more state", "weight": 2, "keywords": ["state"]},
     {"id": "latency", "description": "later results", "weight": 1, "regexes": ["\\blaten", "later\\b"]},
     {"id": "retract", "description": "retractions", "weight": 1, "phrases": ["retract  and emit"]},
@@ -286,8 +286,8 @@ def test_text_scores_the_weight_of_the_concepts_present(context):
 
 def test_text_with_too_few_concepts_needs_review(context):
     comp = TextComparator(RUBRIC, context)
-    result = run(comp, None, "The statement is latent.")  # whole words only: neither 'state' nor 'later'
-    assert result.needs_review
+    result = run(comp, None, "The statement is late.")  # whole words only: neither 'state' nor 'later'
+    assert result.needs_review and result.fraction == 0
     assert "an instructor will review" in result.findings[0].message
 
 
