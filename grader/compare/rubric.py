@@ -43,6 +43,9 @@ NEGATION_REACH = 4
 BAG_FUNCTION_SHARE = 0.12
 BAG_MIN_WORDS = 4
 
+#: How many words' readings through typos a rubric remembers.
+_SPELLINGS_KEPT = 50_000
+
 #: The shortest word read through a typo.
 FUZZY_MIN_LETTERS = 6
 
@@ -60,6 +63,7 @@ _FUNCTION_WORDS = frozenset(re.findall(r"\S+",
     "up out about since while more less most fewer than same per"
 ))
 _LETTERS = re.compile(r"[a-z]{5,}")
+_HYPHENATED = re.compile(r"(?<![a-z-])[a-z]+(?:-[a-z]+)+(?![a-z-])")
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)|\n")
 
 
@@ -112,6 +116,10 @@ class Rubric:
         own = [*spec.get("own_words", ()), *([_field_words(spec["part_field"])] if spec.get("part_field") else [])]
         self.own_words = tuple(re.compile(_phrase_pattern(w), re.IGNORECASE) for w in own if w.strip())
         self.vocabulary = _vocabulary(spec["concepts"])
+        self._by_initial: dict[str, tuple[str, ...]] = {}
+        for stem in self.vocabulary:
+            self._by_initial[stem[0]] = (*self._by_initial.get(stem[0], ()), stem)
+        self._spellings: dict[str, str | None] = {}
 
     # -- reading ------------------------------------------------------------------------------------------------
 
@@ -157,14 +165,21 @@ class Rubric:
         return "".join(out), tuple(corrected)
 
     def _spelling(self, word: str) -> str | None:
+        # Answers repeat their words: remember each word's reading (bounded; a dict is safe across threads).
+        if word in self._spellings:
+            return self._spellings[word]
+        if len(self._spellings) > _SPELLINGS_KEPT:
+            self._spellings.clear()
+        fixed = self._spellings[word] = self._closest(word)
+        return fixed
+
+    def _closest(self, word: str) -> str | None:
         letters = sum(ch.isalpha() for ch in word)
         if letters < FUZZY_MIN_LETTERS or any(word.startswith(stem) for stem in self.vocabulary):
             return None
         allowed = 1 if letters <= 8 else 2
         best: tuple[int, str] | None = None
-        for stem in self.vocabulary:
-            if stem[0] != word[0] or abs(len(stem) - len(word)) > len(word):
-                continue
+        for stem in self._by_initial.get(word[0], ()):
             reach = min(allowed, 1 if len(stem) < 7 else 2)
             for k in range(len(stem) - reach, len(stem) + reach + 1):
                 if k < len(stem) - reach or k > len(word):
@@ -259,6 +274,8 @@ def _vocabulary(concepts: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
         for source in (*c.get("keywords", ()), *c.get("phrases", ()), *c.get("regexes", ()),
                        *c.get("contradictions", ())):
             cleaned = re.sub(r"\\[a-zA-Z]", " ", source.lower())
-            for stem in _LETTERS.findall(cleaned):
+            # 'at[- ]least[- ]once' and 'at-least-once' are both the hyphenated word at-least-once
+            hyphenated = re.sub(r"\[[- _]+\][?*]?|-\?", "-", cleaned)
+            for stem in (*_HYPHENATED.findall(hyphenated), *_LETTERS.findall(cleaned)):
                 found[stem] = None
     return tuple(found)

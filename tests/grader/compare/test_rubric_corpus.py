@@ -53,7 +53,8 @@ def test_wrong_answers_and_keyword_bags_earn_at_most_a_tenth_per_part(graded, ke
 
 
 def test_wrong_answers_and_keyword_bags_earn_at_most_a_tenth_overall(graded):
-    credit = [r.fraction for rows in graded.values() for a, r in rows if a["label"] in ("wrong_keywords", "keyword_bag")]
+    credit = [r.fraction for rows in graded.values() for a, r in rows
+              if a["label"] in ("wrong_keywords", "keyword_bag")]
     assert sum(credit) / len(credit) <= 0.10
 
 
