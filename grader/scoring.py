@@ -22,6 +22,18 @@ visibility, whether the student answered it, the grading's ``now`` and the set's
 date.  ``now`` is taken once per submission (:func:`grader.visibility.grading_now`; ``STREAMGRADE_NOW``
 fixes it), never at plan time: the plan is shared across submissions and time.
 
+Feedback is bounded: a part's feedback shows its first :data:`MAX_FINDINGS_SHOWN`
+findings of the comparator, then "... and N more"; the result keeps those, the first
+finding of every other code found (so every code is still there to count) and one
+``more_findings`` finding that counts the rest by code.  Notes of recognised mistakes and
+errata always show.
+
+When one answer matches two known mistakes in a part (ex7's sum 7 is both "e7 left out"
+and "e7 put in the window of its arrival"), the exercise's other parts decide: a mistake
+the answer shows in a strict superset of the parts where another shows is the diagnosis,
+and the other is dropped from those parts (:func:`_outweighed`).  Where nothing tells
+them apart, both are named.
+
 Part and exercise results are remembered by the answer's ``repr`` and the visibility
 decisions that applied (grading is a pure function of both) for the plan's lifetime, so
 a class that repeats answers is graded at dictionary speed; free text is scored by the
@@ -53,7 +65,7 @@ from grader.results import ExerciseResult, Finding, PartResult, Problem, Severit
 from grader.solutions.solve import solve
 from grader.submissions.problems import validate_answers
 from grader.visibility import expected_visible, grading_now, withheld_because
-from reference.timestamps import parse_duration
+from reference.timestamps import Ticks, parse_duration, parse_time
 
 NOT_ANSWERED = "not answered"
 #: Results remembered per exercise, by the answer's text; longer answers are not remembered.
@@ -61,6 +73,8 @@ MEMO_SIZE = 4096
 MEMO_MAX_KEY = 4096
 #: The window and key a row finding starts with: ``window [10:05, 10:10), user B: ...``.
 _ROW_KEY = re.compile(r"^window (\[[^)]*\), user [^:]+):")
+#: A part's feedback lists at most this many of the comparator's findings, then "... and N more".
+MAX_FINDINGS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -223,7 +237,8 @@ def _part_plan(exercise_set: ExerciseSet, exercise: Exercise, part: Part, canoni
     if "window_size" in part.solution.config:
         size = parse_duration(part.solution.config["window_size"])
     items = len(part.model_answer) if isinstance(part.model_answer, tuple) else 1
-    comparator = comparator_for(part.compare, CompareContext(context.events, size), items=items)
+    comparator = comparator_for(part.compare, CompareContext(context.events, size, _asked_windows(part)),
+                                items=items)
     expected = comparator.normalize(canonical.value)
     erratum = exercise.erratum_for(part.id)
     published = None
@@ -267,6 +282,22 @@ def _key(value: Any) -> str:
     return repr(value)
 
 
+def _asked_windows(part: Part) -> frozenset[Ticks] | None:
+    """The starts of the windows a part's question names (``window_starts``), or ``None``: every window.
+
+    Rows of other windows are not asked for: the rows comparator ignores them with a note.
+    A question that names no windows (the records of one arrival, one key's row) asks
+    about every window, so nothing a student gives there is ignored.
+    """
+    starts = part.solution.args.get("window_starts")
+    if part.compare_kind not in ("rows", "row") or not isinstance(starts, list | tuple) or not starts:
+        return None
+    try:
+        return frozenset(parse_time(str(s)) for s in starts)
+    except ValueError:
+        return None
+
+
 # -- reading a part's field -----------------------------------------------------------------------------------
 
 
@@ -282,21 +313,23 @@ class PartOutcome:
     feedback: tuple[str, ...] = ()
 
 
-def score_part(plan: PartPlan, answer: Any, path: str, *, now: datetime | None = None) -> PartOutcome:
+def score_part(plan: PartPlan, answer: Any, path: str, *, now: datetime | None = None,
+               rule_out: frozenset[str] = frozenset()) -> PartOutcome:
     """Grade one part of ``answer`` (the exercise's answer object); ``path`` is that object's JSON path.
 
     ``now`` decides an ``after_due`` visibility (default :func:`grader.visibility.grading_now`).  Remembered
-    by the part's value and the visibility decision, like :func:`score_exercise`.
+    by the part's value and the visibility decision, like :func:`score_exercise`.  ``rule_out``
+    names known mistakes not to diagnose here (the exercise's other parts tell them apart).
     """
     value, present = read_field(answer, plan.part.field) if answer is not None else (None, False)
     answered = present and not plan.comparator.is_blank(value)
     withheld = withheld_because(plan.visibility, answered=answered, now=now or grading_now(), due=plan.due)
-    key = _memo_key(path, f"{present}\n{withheld}", value)
+    key = _memo_key(path, f"{present}\n{withheld}\n{sorted(rule_out)}", value)
     if key is None:
-        return _score_part(plan, value, answered, path, withheld)
+        return _score_part(plan, value, answered, path, withheld, rule_out)
     found = plan.memo.get(key)
     if found is None:
-        found = _score_part(plan, value, answered, path, withheld)
+        found = _score_part(plan, value, answered, path, withheld, rule_out)
         plan.memo.put(key, found)
     return found
 
@@ -311,7 +344,8 @@ def _memo_key(path: str, context: str, value: Any) -> str | None:
     return key if len(key) <= MEMO_MAX_KEY else None
 
 
-def _score_part(plan: PartPlan, value: Any, answered: bool, path: str, withheld: Withheld | None) -> PartOutcome:
+def _score_part(plan: PartPlan, value: Any, answered: bool, path: str, withheld: Withheld | None,
+                rule_out: frozenset[str] = frozenset()) -> PartOutcome:
     part = plan.part
     where = f"{path}.{part.field.replace('[*]', '')}"
     show = withheld is None
@@ -333,12 +367,13 @@ def _score_part(plan: PartPlan, value: Any, answered: bool, path: str, withheld:
     notes: list[str] = []
     codes: list[str] = []
     exact: list[KnownMistake] = []
-    findings = list(comparison.findings)
+    shown, findings = _bounded(comparison.findings, where)
     if not comparison.exact:
         # A recognised mistake's credit is a floor; an erratum's credit is the instructor's
         # decision for exactly the published value, so it replaces the comparator's share.
-        exact = matching(plan.mistakes, plan.comparator, given)
-        for mistake in showing(plan.mistakes, plan.comparator, plan.expected, given):
+        candidates = tuple(m for m in plan.mistakes if m.code not in rule_out)
+        exact = matching(candidates, plan.comparator, given)
+        for mistake in showing(candidates, plan.comparator, plan.expected, given):
             codes.append(mistake.code)
             if mistake in exact:  # the credit is for the mistake's answer, not for other errors besides it
                 fraction = max(fraction, mistake.credit)
@@ -359,11 +394,31 @@ def _score_part(plan: PartPlan, value: Any, answered: bool, path: str, withheld:
     # A recognised mistake's feedback says what the comparator's findings say, and why; when
     # the answer has other errors besides, the comparator's findings are kept too.
     whole = bool(exact)
-    messages = tuple(notes) if whole else tuple(f.message for f in comparison.findings) + tuple(notes)
+    messages = tuple(notes) if whole else shown + tuple(notes)
     how = _engine_lines(plan, comparison) if not codes and fraction < 1 and show else ()
     result = PartResult(part.id, fraction * points, points, status, expected, value, messages + how,
                         tuple(findings), **seen)
     return PartOutcome(result, tuple(dict.fromkeys(codes)), messages)
+
+
+def _bounded(found: tuple[Finding, ...], where: str) -> tuple[tuple[str, ...], list[Finding]]:
+    """The feedback lines and the findings kept of a comparator's ``found`` (see the module doc)."""
+    if len(found) <= MAX_FINDINGS_SHOWN:
+        return tuple(f.message for f in found), list(found)
+    head, rest = found[:MAX_FINDINGS_SHOWN], found[MAX_FINDINGS_SHOWN:]
+    more = f"... and {len(rest)} more"
+    codes = {f.code for f in head}
+    kept = list(head)
+    for f in rest:
+        if f.code not in codes:
+            codes.add(f.code)
+            kept.append(f)
+    counts: dict[str, int] = {}
+    for f in rest:
+        counts[f.code] = counts.get(f.code, 0) + 1
+    kept.append(Finding("more_findings", where,
+                        f"{more}: " + ", ".join(f"{code} {n}" for code, n in sorted(counts.items()))))
+    return (*(f.message for f in head), more), kept
 
 
 def _engine_lines(plan: PartPlan, comparison: Comparison) -> tuple[str, ...]:
@@ -464,6 +519,8 @@ def _score_exercise(plan: ExercisePlan, answer: Any, path: str, now: datetime) -
                                     withheld))
         return ExerciseResult(exercise.id, exercise.title, 0.0, points, Status.INVALID, (message,), (), tuple(parts))
     outcomes = [score_part(p, answer, path, now=now) for p in plan.parts]
+    for i, losers in _outweighed(outcomes).items():
+        outcomes[i] = score_part(plan.parts[i], answer, path, now=now, rule_out=losers)
     score = sum(o.result.score for o in outcomes)
     score = max(0.0, min(points, score))
     several = len(plan.parts) > 1
@@ -489,7 +546,28 @@ def _score_exercise(plan: ExercisePlan, answer: Any, path: str, now: datetime) -
                           diagnosis, tuple(o.result for o in outcomes))
 
 
+def _outweighed(outcomes: list[PartOutcome]) -> dict[int, frozenset[str]]:
+    """Per part (by position), the mistakes another diagnosis of the same part outweighs.
+
+    A mistake ``x`` outweighs ``y`` in a part where both are diagnosed when the parts
+    diagnosing ``x`` are a strict superset of those diagnosing ``y``: the other parts tell
+    the two apart, and only ``x`` explains them all.
+    """
+    support: dict[str, set[int]] = {}
+    for i, o in enumerate(outcomes):
+        for code in o.diagnosis:
+            support.setdefault(code, set()).add(i)
+    out = {}
+    for i, o in enumerate(outcomes):
+        losers = frozenset(y for y in o.diagnosis
+                           if any(x != y and support[x] > support[y] for x in o.diagnosis))
+        if losers:
+            out[i] = losers
+    return out
+
+
 __all__ = [
+    "MAX_FINDINGS_SHOWN",
     "NOT_ANSWERED",
     "ExercisePlan",
     "PartOutcome",

@@ -18,10 +18,16 @@ from reference.windows import Window
 
 @dataclass(frozen=True)
 class CompareContext:  # not slotted: cached_property needs the instance __dict__
-    """What comparators need to know about the data: the events (to name them) and the window size."""
+    """What comparators need to know about the data: the events (to name them) and the window size.
+
+    ``asked_windows`` holds the starts of the windows a part asks about, when its question
+    names them (``window_starts`` of ``final_rows``); ``None`` means every window is asked
+    (rows written on an arrival, a key's row): a row of any window is then judged.
+    """
 
     events: tuple[Event, ...]
     window_size: Ticks
+    asked_windows: frozenset[Ticks] | None = None
 
     @cached_property
     def event_ids(self) -> tuple[str, ...]:

@@ -1,4 +1,25 @@
 """Sink rows compared as a set keyed by (window_start, user_id): missing, extra and wrong rows.
+
+The scoring rules, stated once (README "Grading" says the same to students):
+
+- A part scores ``keys right / (keys expected + surplus)``; an empty list is an answer
+  ("no rows"), and a part that expects none and gets none is right.
+- A row whose value cannot be read scores like a wrong value: it earns nothing for its
+  key and costs no more than a wrong value would.  When its window and user can be
+  read, it stands for that key; when they cannot, it takes the place of an expected row
+  that is missing, and only counts as surplus when no expected row is missing.
+- Two (or more) different values for one key earn nothing for that key, whatever their
+  order: the feedback says "two rows for window [10:00, 10:05), user A: 7 and 8".  The
+  key counts once (a key not expected is one surplus row, however many values it has).
+  The same row given again is a surplus row (a keyed sink holds one).
+- A key not expected, in a window the part asks about, is one surplus row.
+- Rows of windows the part does not ask about (:attr:`CompareContext.asked_windows`:
+  the windows its question names, e.g. a true row of a later window in ex6) are ignored
+  with a note (``row_not_asked``), never a penalty.  A part whose question names no
+  windows (the records of one arrival, one key's row) asks about every window.
+
+Feedback is bounded per part by the scoring (:mod:`grader.scoring`), not here: every
+finding is returned.
 """
 
 from __future__ import annotations
@@ -10,17 +31,32 @@ from typing import Any
 
 from grader.compare.base import Comparator, CompareContext, Comparison, plural_s, quoted_text
 from grader.compare.quantities import Tolerance
-from grader.normalize import NormalizeError, RowValue, is_blank, normalize_row, user_ids_by_case
+from grader.normalize import (
+    NormalizeError,
+    RowValue,
+    is_blank,
+    normalize_row,
+    normalize_user_id,
+    normalize_window,
+    user_id_in_data,
+    user_ids_by_case,
+)
 from grader.results import Finding
 from reference.events import decimal_text
+from reference.timestamps import Ticks
 
 
 @dataclass(frozen=True)
 class RowsValue:
-    """Rows in normal form; ``bad`` holds the items that could not be read, with where and why."""
+    """Rows in normal form; ``bad`` holds the items that could not be read, with where and why.
+
+    ``bad_keys`` says, for each item of ``bad``, the window start and user it names when
+    those two could be read (``None`` otherwise): such a row stands for its key.
+    """
 
     rows: tuple[tuple[int, RowValue], ...]
     bad: tuple[NormalizeError, ...] = ()
+    bad_keys: tuple[tuple[Ticks, str] | None, ...] = ()
 
 
 _ROW_GETTERS = {
@@ -28,13 +64,22 @@ _ROW_GETTERS = {
     "user_id": lambda r: r.user_id,
     "sum_amount": lambda r: r.sum_amount,
 }
+#: How many rows one key was given, in words (beyond these, digits).
+_COUNT_WORDS = {2: "two", 3: "three", 4: "four"}
+#: What an unreadable value reads as among a key's values.
+_UNREADABLE = "an unreadable value"
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 class RowsComparator(Comparator):
     """Sink rows as a set: rows match on ``key_fields``, then ``value_fields`` are compared.
 
-    Score: rows right / (rows expected + rows given that match no expected key + rows
-    given twice + rows that could not be read).  An empty list is an answer ("no rows").
+    Score: keys right / (keys expected + surplus rows), under the rules of the module
+    docstring (unreadable like wrong, two values for a key earn nothing, rows of windows
+    not asked are ignored).  An empty list is an answer ("no rows").
     """
 
     kind = "rows"
@@ -52,13 +97,27 @@ class RowsComparator(Comparator):
     def normalize(self, value: Any) -> RowsValue:
         if not isinstance(value, list | tuple):
             raise NormalizeError('expected a list of rows {"window_start", "user_id", "sum_amount"}')
-        rows, bad = [], []
+        rows, bad, bad_keys = [], [], []
         for i, item in enumerate(value):
             try:
                 rows.append((i, normalize_row(item, user_ids=self.user_ids)))
             except NormalizeError as exc:
                 bad.append(exc.at(i))
-        return RowsValue(tuple(rows), tuple(bad))
+                bad_keys.append(self._readable_key(item))
+        return RowsValue(tuple(rows), tuple(bad), tuple(bad_keys))
+
+    def _readable_key(self, item: Any) -> tuple[Ticks, str] | None:
+        """The window start and user of a row whose other values cannot be read, if those two can."""
+        if isinstance(item, Mapping):
+            start, user = item.get("window_start"), item.get("user_id")
+        elif isinstance(item, list | tuple) and len(item) == 3:
+            start, user = item[0], item[1]
+        else:
+            return None
+        try:
+            return normalize_window(start).start_ms, user_id_in_data(normalize_user_id(user), self.user_ids)
+        except NormalizeError:
+            return None
 
     def key(self, row: RowValue) -> tuple[Any, ...]:
         return tuple(_ROW_GETTERS[f](row) for f in self.key_fields)
@@ -91,46 +150,93 @@ class RowsComparator(Comparator):
     def compare(self, expected: RowsValue, given: RowsValue, *, path: str, show_expected: bool = True) -> Comparison:
         findings: list[Finding] = []
         wanted = {self.key(r): r for _, r in expected.rows}
-        seen: dict[tuple[Any, ...], int] = {}
-        right = surplus = 0  # surplus: rows given that are no expected key, or a key again
+        asked = self.context.asked_windows if "window_start" in self.key_fields else None
+        # Each asked key with what was given for it: (index, row), or (index, None) for an
+        # unreadable row that names the key.
+        given_for: dict[tuple[Any, ...], list[tuple[int, RowValue | None]]] = {}
         for index, row in given.rows:
-            where = f"{path}[{index}]"
             if row.case_note and all(f.message != row.case_note for f in findings):
-                findings.append(Finding("user_id_case", f"{where}.user_id", row.case_note))
-            key = self.key(row)
-            if key in seen:
-                surplus += 1
-                findings.append(Finding("duplicate_row", where,
-                                        f"{self.describe_key(row)}: the row is given twice (rows {seen[key]} and "
-                                        f"{index}); a sink keyed by ({', '.join(self.key_fields)}) holds one"))
+                findings.append(Finding("user_id_case", f"{path}[{index}].user_id", row.case_note))
+            if asked is not None and row.window_start_ms not in asked:
+                findings.append(Finding("row_not_asked", f"{path}[{index}]", self._not_asked_message(row, asked)))
                 continue
-            seen[key] = index
+            given_for.setdefault(self.key(row), []).append((index, row))
+        unkeyed = 0
+        for problem, named in zip(given.bad, given.bad_keys or (None,) * len(given.bad), strict=True):
+            findings.append(Finding("unreadable_row", path + problem.path, problem.describe(path)))
+            key = self._key_of(named) if named is not None else None
+            if key is None:
+                unkeyed += 1
+            elif asked is None or named[0] in asked:
+                index = problem.loc[0] if problem.loc and isinstance(problem.loc[0], int) else -1
+                given_for.setdefault(key, []).append((index, None))
+        right = surplus = 0
+        for key, items in given_for.items():
+            first_index, first = items[0]
+            values = list(dict.fromkeys(self._value_of(row) for _, row in items))
             target = wanted.get(key)
+            if len(values) > 1 or first is None:
+                if target is None:
+                    surplus += 1
+                if len(values) > 1:
+                    findings.append(Finding("conflicting_rows", f"{path}[{items[1][0]}]",
+                                            self._conflict_message(key, items, values)))
+                continue  # an unreadable value alone has its unreadable_row finding
             if target is None:
-                surplus += 1
-                findings.append(Finding("extra_row", where,
-                                        f"{self.describe_key(row)}: row {row.describe()} is not expected"))
+                surplus += len(items)
+                findings.append(Finding("extra_row", f"{path}[{first_index}]",
+                                        f"{self.describe_key(first)}: row {first.describe()} is not expected"))
                 continue
+            for index, _ in items[1:]:
+                surplus += 1
+                findings.append(Finding("duplicate_row", f"{path}[{index}]",
+                                        f"{self.describe_key(first)}: the row is given twice (rows {first_index} and "
+                                        f"{index}); a sink keyed by ({', '.join(self.key_fields)}) holds one"))
+            where = f"{path}[{first_index}]"
             wrong = [f for f in self.value_fields
-                     if not self.tolerance.accepts(_ROW_GETTERS[f](target), _ROW_GETTERS[f](row))]
+                     if not self.tolerance.accepts(_ROW_GETTERS[f](target), _ROW_GETTERS[f](first))]
             if not wrong:
                 right += 1
                 continue
             for name in wrong:
                 findings.append(Finding("wrong_value", f"{where}.{name}",
-                                        self._wrong_message(target, row, name, show_expected)))
-        missing = [row for key, row in wanted.items() if key not in seen]
+                                        self._wrong_message(target, first, name, show_expected)))
+        missing = [row for key, row in wanted.items() if key not in given_for]
         if show_expected:
             findings.extend(Finding("missing_row", path, f"{self.describe_key(row)}: missing row, expected "
                                                          f"{row.describe()}") for row in missing)
         elif missing:  # which window and key would give part of the answer away
             findings.append(Finding("missing_row", path, f"{len(missing)} expected row{plural_s(len(missing))} "
                                                          f"{'are' if len(missing) != 1 else 'is'} missing"))
-        for problem in given.bad:
-            findings.append(Finding("unreadable_row", path + problem.path, problem.describe(path)))
-        total = len(wanted) + surplus + len(given.bad)
+        # A row that cannot be read at all is most likely one of the missing rows, written
+        # wrong: it takes a missing row's place, and only beyond those is it surplus.
+        surplus += max(0, unkeyed - len(missing))
+        total = len(wanted) + surplus
         fraction = 1.0 if total == 0 else right / total
         return Comparison(fraction, tuple(findings))
+
+    def _key_of(self, named: tuple[Ticks, str]) -> tuple[Any, ...] | None:
+        """The comparator's key of an unreadable row that names its window and user (else ``None``)."""
+        parts = {"window_start": named[0], "user_id": named[1]}
+        if any(f not in parts for f in self.key_fields):
+            return None
+        return tuple(parts[f] for f in self.key_fields)
+
+    def _value_of(self, row: RowValue | None) -> tuple[Any, ...] | None:
+        return None if row is None else tuple(_ROW_GETTERS[f](row) for f in self.value_fields)
+
+    def _conflict_message(self, key: tuple[Any, ...], items: list[tuple[int, RowValue | None]],
+                          values: list[tuple[Any, ...] | None]) -> str:
+        named = next(row for _, row in items if row is not None)
+        shown = [_UNREADABLE if v is None else "/".join(quoted_text(x) for x in v) for v in values]
+        count = _COUNT_WORDS.get(len(items), str(len(items)))
+        return (f"{count} rows for {self.describe_key(named)}: {_and_list(shown)}; a sink keyed by "
+                f"({', '.join(self.key_fields)}) holds one value per key, so this key earns nothing")
+
+    def _not_asked_message(self, row: RowValue, asked: frozenset[Ticks]) -> str:
+        windows = _and_list([str(self.context.window(s)) for s in sorted(asked)]) if asked else "no window"
+        return (f"{self.describe_key(row)}: row {row.describe()} is for a window this part does not ask about "
+                f"(it asks about {windows}); ignored, no points lost")
 
     def _wrong_message(self, target: RowValue, row: RowValue, name: str, show_expected: bool) -> str:
         want, got = _ROW_GETTERS[name](target), _ROW_GETTERS[name](row)

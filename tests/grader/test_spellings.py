@@ -216,3 +216,15 @@ def test_refused_values_keep_a_message_that_names_the_path(week10):
         got = part(result, exercise_id, part_id)
         assert got.status is Status.INVALID, (part_id, got.feedback)
         assert got.feedback[0].startswith(f"answers.{exercise_id}.{field}: ")
+
+
+def test_worked_sums_in_rows_and_number_fields(week10):
+    result = graded("worked_sums")
+    assert_graded_as_the_engine(week10, result, "ex6", ["rows"])
+    assert_graded_as_the_engine(week10, result, "ex7", ["correct_sum", "upsert"])
+
+
+def test_a_number_word_is_still_refused_where_a_sum_is_asked(week10):
+    answers = {"ex6": {"rows": [{"window_start": "10:00", "user_id": "A", "sum_amount": "seven"}]}}
+    result = grade_answers(answers, week10)
+    assert 'answers.ex6.rows[0].sum_amount: expected a number, got "seven"' in result.errors
