@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from grader.exercises.model import Exercise, ExerciseSet, Mistake, Part
 from grader.exercises.vocabulary import ADMIT_ALL
 from grader.frozen import thaw
 from grader.normalize import NormalizeError
-from grader.solutions.job import SolutionError
+from grader.solutions.job import SolutionError, late_arrivals, processing_times
 from grader.solutions.solve import solve_part
 from reference.analysis import earliest_trigger
 from reference.events import Event, decimal_text
@@ -53,6 +53,9 @@ HIDDEN_TEMPLATE = "This answer matches a known mistake ({code}); look again at {
 HIDDEN_TEMPLATE_NO_EVENT = "This answer matches a known mistake ({code})."
 #: Placeholders whose values reveal the expected answer.
 EXPECTED_PLACEHOLDERS = frozenset({"expected", "expected_window"})
+#: Placeholders about the scene event's arrival: a template using them is about the late
+#: arrival, so a scene that names no event takes the one event that arrives out of order.
+ARRIVAL_PLACEHOLDERS = ("{arrival_window}", "{arrives_after}")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,12 @@ def known_mistakes(exercise_set: ExerciseSet, exercise: Exercise, part: Part, co
                         exercise_set.id, exercise.id, part.id, mistake.code)
             continue
         scene = scene_for(exercise_set, part, comparator, expected, answer)
+        if scene.event is None and any(p in mistake.feedback for p in ARRIVAL_PLACEHOLDERS):
+            late = late_arrivals(exercise_set.context.events)
+            if len(late) == 1:
+                scene = replace(scene, event=late[0],
+                                expected_window=scene.expected_window or comparator.context.window_of(
+                                    late[0].event_time))
         out.append(KnownMistake(
             code=mistake.code,
             credit=mistake.credit,
@@ -240,7 +249,12 @@ def render(template: str, exercise_set: ExerciseSet, part: Part, scene: Scene, *
     watermark, late = _watermark(exercise_set, scene, profile, delay, lateness)
     fire = f"{profile.watermark_rule()}; a window {profile.fire_rule()}"
     rule = f"an event is {profile.drop_rule()}" if late else fire
+    arrival_window, arrives_after = _arrival(exercise_set, scene.event)
     values = {
+        "event_id": scene.event.event_id if scene.event is not None else "the event",
+        "event_time": format_time(scene.event.event_time) if scene.event is not None else "its event time",
+        "arrival_window": str(arrival_window) if arrival_window is not None else "the window of its arrival",
+        "arrives_after": arrives_after or "the events before it",
         "expected": scene.expected,
         "given": scene.given,
         "event": scene.event.describe() if scene.event is not None else "the event",
@@ -264,6 +278,23 @@ def render(template: str, exercise_set: ExerciseSet, part: Part, scene: Scene, *
         else:
             out.append("{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}")
     return "".join(out)
+
+
+def _arrival(exercise_set: ExerciseSet, event: Event | None) -> tuple[Window | None, str | None]:
+    """The window of ``event``'s processing time (its arrival), and the arrival before it that
+    set that time (``e6 at 10:10``); ``None`` for an event not in the stream."""
+    events = exercise_set.context.events
+    if event is None or event not in events:
+        return None, None
+    at = events.index(event)
+    size = exercise_set.context.window_size
+    t = processing_times(events)[at]
+    window = Window(t - t % size, t - t % size + size)
+    before = events[:at]
+    if not before:
+        return window, None
+    latest = max(before, key=lambda e: e.event_time)
+    return window, f"{latest.event_id} at {format_time(latest.event_time)}"
 
 
 def _engine_settings(exercise_set: ExerciseSet, part: Part) -> tuple[Profile, Ticks, Ticks]:

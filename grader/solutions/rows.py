@@ -15,12 +15,12 @@ from grader.solutions.derivations import (
     window_at,
 )
 from grader.solutions.firing import previous_watermark
-from grader.solutions.job import Answer, Job, job_events, lateness_of, run_of
-from reference.events import decimal_text
+from grader.solutions.job import Answer, Job, job_events, late_arrivals, lateness_of, prepared_events, run_of
+from reference.events import Event, decimal_text
 from reference.results import EmissionKind, LateOutcome, Row, Timing
 from reference.serialize import decimal_json
 from reference.timestamps import format_duration, format_time
-from reference.windows import Window
+from reference.windows import Tumbling, Window
 
 
 def solve_window_events(job: Job) -> Answer:
@@ -60,10 +60,33 @@ def solve_final_rows(job: Job) -> Answer:
     return Answer([row_value(r) for r in rows], tuple(lines))
 
 
+def _asked_window(job: Job, events: tuple[Event, ...]) -> Window:
+    """The window of ``window_start``, or of ``window_of`` when a mistake's model gives it.
+
+    ``window_of: e7`` is the window the event lands in under the job's settings (with
+    ``windows: processing_time``, the window of its arrival); ``window_of: late`` names
+    the one event that arrives after a later event time (the sheet's e7, any variant's
+    late click).
+    """
+    name = job.args.get("window_of")
+    if name is None:
+        return window_at(job, job.args["window_start"])
+    if name == "late":
+        late = late_arrivals(events)
+        if len(late) != 1:
+            raise ValueError(f"window_of: late needs exactly one late arrival, the events have {len(late)}")
+        name = late[0].event_id
+    ready = prepared_events(events, job.settings)
+    event = next((e for e in ready if e.event_id == name), None)
+    if event is None:
+        raise ValueError(f"window_of: no event {name!r} among the events")
+    return Tumbling(job.settings.window_size).assign(event.event_time)[0]
+
+
 def _final_row(job: Job) -> tuple[Row | None, list[str]]:
     events = job_events(job, job.args["events"])
     run = run_of(job, events)
-    window = window_at(job, job.args["window_start"])
+    window = _asked_window(job, events)
     user = job.args["user_id"]
     row = next((r for r in run.final_rows() if r.window_start == window.start and r.user_id == user), None)
     lines = [config_line(job, events)]
