@@ -136,8 +136,8 @@ class Rubric:
         stated: list[Concept] = []
         contradicted: list[Contradiction] = []
         for concept in self.concepts:
-            said = next((m.group(0) for p in concept.contradictions for m in p.finditer(text)
-                         if not _negated(text, m.start(), clauses)), None)
+            said = next((_whole_words(text, m.start(), m.end()) for p in concept.contradictions
+                         for m in p.finditer(text) if not _negated(text, m.start(), clauses)), None)
             if said is not None:
                 contradicted.append(Contradiction(concept, said.strip()))
             elif any(not _negated(text, m.start(), clauses) for p in concept.alternatives for m in p.finditer(text)):
@@ -231,6 +231,15 @@ def is_keyword_bag(text: str, words: list[str] | None = None) -> bool:
                    and not any(w.lower() in _FUNCTION_WORDS for w in _WORD.findall(i)))
         return bare >= 0.75 * len(items)
     return False
+
+
+def _whole_words(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` widened to whole words: what the student wrote ('decreases', not 'decreas')."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[start:end]
 
 
 def _clause_starts(text: str) -> list[int]:

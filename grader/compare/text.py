@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.compare.base import Comparator, CompareContext, Comparison
+from grader.compare.base import Comparator, CompareContext, Comparison, plural_s
 from grader.compare.rubric import Concept, Reading, Rubric
 from grader.normalize import NormalizeError, is_blank
 from grader.quoting import show_value
@@ -93,10 +93,14 @@ class TextComparator(Comparator):
                 findings.append(Finding(reading.refused, where,
                                         _REFUSED[reading.refused].format(limit=self.rubric.max_chars)))
                 continue
+            by_words: dict[str, list[Concept]] = {}
             for said in reading.contradicted:
+                by_words.setdefault(said.said, []).append(said.concept)
+            for words, concepts in by_words.items():
+                points = "; ".join(_point(c, show_expected) for c in concepts) if show_expected else \
+                    _point(concepts[0], False)
                 findings.append(Finding("contradicted_concept", where,
-                                        f"'{_clip(said.said)}' contradicts the point "
-                                        f"{_point(said.concept, show_expected)}"))
+                                        f"'{_clip(words)}' contradicts the point{plural_s(len(concepts))} {points}"))
             if not reading.stated and not reading.contradicted:
                 review = True
                 findings.append(Finding("needs_review", where,

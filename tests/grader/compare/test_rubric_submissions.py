@@ -72,6 +72,7 @@ def test_a_keyword_bag_goes_to_review_with_zero_and_says_why():
     assert p.score == 0 and p.status is Status.NEEDS_REVIEW
     assert result.exercise("ex1").status is Status.NEEDS_REVIEW
     assert any("list of terms" in line for line in p.feedback), p.feedback
+    assert result.to_dict()["provisional"] == "provisional: 1 part awaits review"
 
 
 def test_only_keyword_bags_earn_no_text_points():
