@@ -126,11 +126,18 @@ class RowsComparator(Comparator):
         return {self.key(r): tuple(_ROW_GETTERS[f](r) for f in self.value_fields) for _, r in rows.rows}
 
     def shows(self, mistaken: RowsValue, expected: RowsValue, given: RowsValue) -> bool:
-        """Every key where the mistake's rows differ from the expected ones is given as the mistake has it."""
+        """Every key where the mistake's rows differ from the expected ones is given as the mistake has it.
+
+        A key given with two different values shows nothing (whatever their order).
+        """
         wrong, right, got = self._values(mistaken), self._values(expected), self._values(given)
+        values: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
+        for _, r in given.rows:
+            values.setdefault(self.key(r), set()).add(tuple(_ROW_GETTERS[f](r) for f in self.value_fields))
         differing = [k for k in dict.fromkeys([*wrong, *right]) if wrong.get(k) != right.get(k)]
         return bool(differing) and all(
-            (k in got) == (k in wrong) and (k not in got or self._close(wrong[k], got[k])) for k in differing)
+            (k in got) == (k in wrong) and (k not in got or (len(values[k]) == 1 and self._close(wrong[k], got[k])))
+            for k in differing)
 
     def _close(self, a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
         return all(self.tolerance.accepts(x, y) for x, y in zip(a, b, strict=True))

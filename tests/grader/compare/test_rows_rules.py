@@ -94,6 +94,24 @@ def test_two_values_for_one_key_earn_nothing_for_that_key_whatever_their_order(w
     assert "conflicting_rows" in [f.code for f in got.findings]
 
 
+@pytest.mark.parametrize("mistaken_last", [False, True], ids=["mistaken value first", "mistaken value last"])
+def test_two_values_for_one_key_show_no_mistake_whatever_their_order(week10, mistaken_last):
+    # ex11: the late-event-counted row beside the right one is no diagnosis either way round.
+    mistaken = solve_part(week10, "ex11", "final_rows_drop",
+                          model={"allowed_lateness": "admit_all", "late_policy": "update"}).value
+    answers = canonical_answers(week10)
+    rows = answers["ex11"]["final_rows_drop"]
+    changed = next(m for m in mistaken if m not in rows)
+    same_key = next(r for r in rows if (r["window_start"], r["user_id"]) == (changed["window_start"],
+                                                                             changed["user_id"]))
+    pair = [same_key, changed] if mistaken_last else [changed, same_key]
+    answers["ex11"]["final_rows_drop"] = [*pair, *(r for r in rows if r is not same_key)]
+    result = graded(answers)
+    assert result.exercise("ex11").diagnosis == ()
+    got = part(result, "ex11", "final_rows_drop")
+    assert got.score == pytest.approx(got.max_score * (len(rows) - 1) / len(rows))
+
+
 def test_the_same_row_given_twice_is_one_surplus_row(week10):
     answers = canonical_answers(week10)
     rows = answers["ex6"]["rows"]
