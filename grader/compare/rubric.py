@@ -26,6 +26,7 @@ The rules, each a teacher's habit:
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -113,6 +114,7 @@ class Rubric:
         self.full_weight = total * self.full_marks / len(self.concepts)
         self.max_chars = int(spec.get("max_chars", MAX_ANSWER_CHARS))
         self.prose = bool(spec.get("prose", True))
+        self.explicit = {k for k in ("max_chars", "prose") if k in spec}
         own = [*spec.get("own_words", ()), *([_field_words(spec["part_field"])] if spec.get("part_field") else [])]
         self.own_words = tuple(re.compile(_phrase_pattern(w), re.IGNORECASE) for w in own if w.strip())
         self.vocabulary = _vocabulary(spec["concepts"])
@@ -122,6 +124,25 @@ class Rubric:
         self._spellings: dict[str, str | None] = {}
 
     # -- reading ------------------------------------------------------------------------------------------------
+
+    def fitted_to(self, model_answers: Iterable[str]) -> Rubric:
+        """This rubric with the limits its part's model answers call for, where the spec does not set them.
+
+        A part whose own model answer is a list of terms (or source text) asks for one: no
+        keyword-bag check; an answer may be four times as long as the longest model answer.
+        Exercise files written before these checks keep grading their answers as before.
+        """
+        models = [m for m in model_answers if m.strip()]
+        if not models:
+            return self
+        prose = self.prose if "prose" in self.explicit else self.prose and not any(is_keyword_bag(m) for m in models)
+        limit = self.max_chars if "max_chars" in self.explicit else max(self.max_chars,
+                                                                        4 * max(len(m) for m in models))
+        if prose == self.prose and limit == self.max_chars:
+            return self
+        fitted = copy.copy(self)
+        fitted.prose, fitted.max_chars = prose, limit
+        return fitted
 
     def read(self, text: str) -> Reading:
         if len(text) > self.max_chars:

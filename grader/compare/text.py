@@ -53,6 +53,7 @@ class TextComparator(Comparator):
         self.min_concepts = self.rubric.min_concepts
         self.items = max(1, items)
         self.concepts = self.rubric.concepts
+        self._fitted_to: dict[tuple[str, ...], Rubric] = {}
 
     def is_blank(self, value: Any) -> bool:
         if isinstance(value, list | tuple):
@@ -76,11 +77,12 @@ class TextComparator(Comparator):
         return list(self.rubric.read(text).stated)
 
     def compare(self, expected: Any, given: TextsValue, *, path: str, show_expected: bool = True) -> Comparison:
+        rubric = self._fitted(expected)
         scored = []
         for i, text in enumerate(given.texts):
             where = f"{path}[{i}]" if len(given.texts) > 1 or self.items > 1 else path
-            reading = self.rubric.read(text) if text.strip() else Reading()
-            scored.append((self.rubric.fraction(reading), reading, where, text))
+            reading = rubric.read(text) if text.strip() else Reading()
+            scored.append((rubric.fraction(reading), reading, where, text))
         best = sorted(scored, key=lambda s: -s[0])[: self.items]
         findings: list[Finding] = []
         review = False
@@ -91,7 +93,7 @@ class TextComparator(Comparator):
             if reading.refused is not None:
                 review = True
                 findings.append(Finding(reading.refused, where,
-                                        _REFUSED[reading.refused].format(limit=self.rubric.max_chars)))
+                                        _REFUSED[reading.refused].format(limit=rubric.max_chars)))
                 continue
             by_words: dict[str, list[Concept]] = {}
             for said in reading.contradicted:
@@ -106,7 +108,7 @@ class TextComparator(Comparator):
                 findings.append(Finding("needs_review", where,
                                         "the rubric recognised none of the points it looks for; provisional score "
                                         "0, an instructor will review this answer"))
-            elif self.rubric.undecided(reading):
+            elif rubric.undecided(reading):
                 review = True
                 findings.append(Finding("needs_review", where,
                                         f"the answer states the points and contradicts some of them; provisional "
@@ -121,6 +123,15 @@ class TextComparator(Comparator):
                                                            f"{len(given.texts)} given"))
         fraction = sum(f for f, *_ in best) / self.items
         return Comparison(min(1.0, fraction), tuple(findings), review)
+
+    def _fitted(self, expected: Any) -> Rubric:
+        """The rubric fitted to the part's model answers (``expected``), remembered per model answer."""
+        if not isinstance(expected, TextsValue):
+            return self.rubric
+        fitted = self._fitted_to.get(expected.texts)
+        if fitted is None:
+            fitted = self._fitted_to[expected.texts] = self.rubric.fitted_to(expected.texts)
+        return fitted
 
     def _missing(self, reading: Reading, where: str, show_expected: bool) -> list[Finding]:
         touched = set(reading.stated) | {c.concept for c in reading.contradicted}

@@ -122,3 +122,21 @@ def test_every_week10_text_part_gives_its_model_answer_full_marks(week10, solved
             comp = TextComparator(part.compare, context, items)
             result = comp.compare(None, comp.normalize(solved[exercise.id][part.id].value), path="p")
             assert result.fraction == 1 and not result.needs_review, (exercise.id, part.id, result.findings)
+
+
+def test_a_part_whose_model_answer_is_a_list_of_terms_accepts_one():
+    comp = TextComparator(TODAY, CompareContext((), 300_000))
+    bag = "state, latency, retract, later"
+    assert comp.compare(None, comp.normalize(bag), path="p").needs_review
+    listed = comp.compare(comp.normalize("state, latency, retractions, later results"), comp.normalize(bag), path="p")
+    assert listed.fraction == 1 and not listed.needs_review
+
+
+def test_a_long_model_answer_allows_a_longer_answer_unless_the_part_sets_max_chars():
+    comp = TextComparator(TODAY, CompareContext((), 300_000))
+    answer = comp.normalize("It keeps more state and the results come later. " * 60)  # ~2,900 characters
+    model = comp.normalize("It keeps more state for longer and the final results come later. " * 20)
+    assert comp.compare(None, answer, path="p").needs_review
+    assert comp.compare(model, answer, path="p").fraction == 1
+    strict = TextComparator({**TODAY, "max_chars": 2_000}, CompareContext((), 300_000))
+    assert strict.compare(model, answer, path="p").needs_review

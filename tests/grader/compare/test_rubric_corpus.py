@@ -29,7 +29,8 @@ def graded(week10):
     out = defaultdict(list)
     for answer in CORPUS:
         comp = comparators[(answer["exercise"], answer["part"])]
-        result = comp.compare(None, comp.normalize(answer["text"]), path="answers")
+        model = comp.normalize(week10.exercise(answer["exercise"]).part(answer["part"]).model_answer)
+        result = comp.compare(model, comp.normalize(answer["text"]), path="answers")
         out[(answer["exercise"], answer["part"])].append((answer, result))
     return out
 
