@@ -39,7 +39,16 @@ from typing import Any
 from grader.quoting import show_value
 from reference.events import decimal_text
 from reference.results import row_text
-from reference.timestamps import HOUR, MINUTE, SECOND, Ticks, TimeFormatError, parse_time
+from reference.timestamps import (
+    HOUR,
+    MINUTE,
+    SECOND,
+    Ticks,
+    TimeFormatError,
+    format_duration,
+    format_time,
+    parse_time,
+)
 
 #: Longest text any single value is read from; longer text is refused before parsing.
 MAX_TEXT = 200
@@ -149,6 +158,17 @@ def normalize_window(value: Any, *, clock: bool = True) -> WindowValue:
                 raise NormalizeError(f"{show_value(value)}: the window ends before it starts")
             return WindowValue(start, end)
     return WindowValue(normalize_time(value, clock=clock))
+
+
+def window_size_problem(window: WindowValue, size: Ticks, written: Any) -> NormalizeError | None:
+    """The problem with a window written whole (``"10:05-10:12"``) whose end is not its start
+    plus the window ``size``, else ``None``: which window is meant is then not clear."""
+    if window.end_ms is None or window.end_ms - window.start_ms == size:
+        return None
+    start = format_time(window.start_ms)
+    return NormalizeError(f"{show_value(written)} is not a {format_duration(size)} window: the window starting at "
+                          f"{start} is [{start}, {format_time(window.start_ms + size)}); write its start, "
+                          f"like \"{start}\"")
 
 
 def normalize_window_start(value: Any, *, clock: bool = True) -> Ticks:
@@ -494,13 +514,15 @@ ROW_FIELDS = ("window_start", "user_id", "sum_amount")
 _ROW_TEXT = re.compile(r"^\(\s*(?P<start>[^,()]+?)\s*,\s*(?P<user>[^,()]+?)\s*,\s*(?P<sum>[^,()]+?)\s*\)$")
 
 
-def normalize_row(value: Any, *, clock: bool = True, user_ids: Mapping[str, str] | None = None) -> RowValue:
+def normalize_row(value: Any, *, clock: bool = True, user_ids: Mapping[str, str] | None = None,
+                  window_size: Ticks | None = None) -> RowValue:
     """A sink row: ``{"window_start": "10:00", "user_id": "A", "sum_amount": 7}`` (any spelling of
     each value; ``window_end`` optional), or ``["10:00", "A", 7]``, or ``"(10:00, A, 7)"``.
 
     ``user_ids`` (:func:`user_ids_by_case` of the data's users): a user id written in
     another case is read as the data's, when that is unambiguous, and the row keeps what
-    was written (``user_id_written``) for the feedback to say so."""
+    was written (``user_id_written``) for the feedback to say so.  ``window_size``: a window
+    written whole in ``window_start`` (``"10:05-10:10"``) must span it (:func:`window_size_problem`)."""
     end_given: Any = None
     if isinstance(value, Mapping):
         missing = [name for name in ROW_FIELDS if name not in value]
@@ -518,6 +540,9 @@ def normalize_row(value: Any, *, clock: bool = True, user_ids: Mapping[str, str]
         window = normalize_window(start_value, clock=clock)
     except NormalizeError as exc:
         raise exc.at("window_start") from None
+    problem = window_size_problem(window, window_size, start_value) if window_size is not None else None
+    if problem is not None:
+        raise problem.at("window_start")
     end = window.end_ms
     if not is_blank(end_given):
         try:

@@ -16,10 +16,11 @@ from grader.normalize import (
     user_id_case_note,
     user_id_in_data,
     user_ids_by_case,
+    window_size_problem,
 )
 from grader.quoting import show_value
 from grader.results import Finding
-from reference.timestamps import Ticks, format_duration, format_time
+from reference.timestamps import Ticks
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,9 @@ class WindowsEventsComparator(Comparator):
     def _window_start(self, value: Any) -> Ticks:
         """A window's start; a window written whole (``[10:05, 10:10)``, ``10:05-10:10``) must span the window size."""
         window = normalize_window(value)
-        if window.end_ms is not None and window.end_ms - window.start_ms != self.context.window_size:
-            raise NormalizeError(
-                f"{show_value(value)} is not a {format_duration(self.context.window_size)} window: the window "
-                f"starting at {format_time(window.start_ms)} is {self.context.window(window.start_ms)}; "
-                f"write its start, like \"{format_time(window.start_ms)}\"")
+        problem = window_size_problem(window, self.context.window_size, value)
+        if problem is not None:
+            raise problem
         return window.start_ms
 
     def _listed(self, events: Any) -> set[str]:

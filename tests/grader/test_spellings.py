@@ -228,3 +228,13 @@ def test_a_number_word_is_still_refused_where_a_sum_is_asked(week10):
     answers = {"ex6": {"rows": [{"window_start": "10:00", "user_id": "A", "sum_amount": "seven"}]}}
     result = grade_answers(answers, week10)
     assert 'answers.ex6.rows[0].sum_amount: expected a number, got "seven"' in result.errors
+
+
+def test_a_row_whose_window_label_is_not_the_window_size_is_named(week10):
+    result = graded("window_label_wrong_size_rows")
+    rows = part(result, "ex6", "rows")
+    size = week10.context.window_size // MINUTE
+    assert rows.status is Status.PARTIAL
+    assert any(line.startswith('answers.ex6.rows[2].window_start: "10:05-10:12" is not a '
+                               f"{size} min window") for line in rows.feedback), rows.feedback
+    assert not any("rows[0]" in line for line in rows.feedback)  # "[10:00, 10:05]" spans the window
