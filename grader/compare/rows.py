@@ -100,7 +100,7 @@ class RowsComparator(Comparator):
         rows, bad, bad_keys = [], [], []
         for i, item in enumerate(value):
             try:
-                rows.append((i, normalize_row(item, user_ids=self.user_ids)))
+                rows.append((i, normalize_row(item, user_ids=self.user_ids, window_size=self.context.window_size)))
             except NormalizeError as exc:
                 bad.append(exc.at(i))
                 bad_keys.append(self._readable_key(item))
@@ -292,7 +292,7 @@ class RowComparator(RowsComparator):
         if isinstance(value, list | tuple) and len(value) != 3:
             return super().normalize(value)
         try:
-            return RowsValue(((0, normalize_row(value, user_ids=self.user_ids)),))
+            return RowsValue(((0, normalize_row(value, user_ids=self.user_ids, window_size=self.context.window_size)),))
         except NormalizeError as exc:
             raise exc from None
 
