@@ -17,10 +17,10 @@ its ``grader/compare/text.py`` and its exercise files, read from git), on the sa
 answers; without git it is left out.  The time per answer is the rubric's reading only
 (grading memoizes results by answer, so each distinct answer is read once).
 
-Measured (2026-12-02, 2 shared vCPUs, load 3): accuracy 96.7 % (old 52.0 %), wrong
+Measured (2026-12-02, 2 shared vCPUs, load 3): accuracy 96.0 % (old 52.0 %), wrong
 answers and keyword bags 1.2 % of their points (old 45.8 %), correct answers 98.6 % (old
 73.3 %), review 13.3 % (old 37.3 %; here every keyword bag and every off-topic answer);
-150 to 380 µs per distinct answer against the old 25 to 50 µs.  The rubric was tuned on
+120 to 380 µs per distinct answer against the old 15 to 50 µs.  The rubric was tuned on
 this corpus (it is the rubric's writer's own marking, not a held-out set).  The last
 line printed is one JSON object: ``{"accuracy", "wrong_credit", "correct_credit",
 "review_rate", "us_per_answer", "baseline_accuracy", "baseline_wrong_credit", ...}``.

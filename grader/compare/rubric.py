@@ -15,8 +15,9 @@ The rules, each a teacher's habit:
   decrease" does not); a contradicted concept earns nothing and costs one concept;
 * a word of 6 or more letters is read through one typo (two from 9 letters on), towards
   the words the rubric's alternatives are made of, keeping its first letter;
-* the part's own field name ("processing time") is masked: naming the question is not
-  answering it;
+* the part's own field name ("processing time") is masked, and an answer made only of
+  the prompt's words (and the field's) earns nothing: naming or repeating the question is
+  not answering it;
 * full marks need the weight of ``full_marks`` concepts of average weight (default
   ``min_concepts``: the sheet asks for one sentence); a missing ``required`` concept caps
   the part at half, a contradicted one gives 0;
@@ -118,6 +119,8 @@ class Rubric:
         own = [*spec.get("own_words", ()), *([_field_words(spec["part_field"])] if spec.get("part_field") else [])]
         self.own_words = tuple(re.compile(_phrase_pattern(w), re.IGNORECASE) for w in own if w.strip())
         self.vocabulary = _vocabulary(spec["concepts"])
+        self.question_words = frozenset(_content_words(f"{spec.get('part_prompt', '')} "
+                                                       f"{_field_words(spec.get('part_field', ''))}"))
         self._by_initial: dict[str, tuple[str, ...]] = {}
         for stem in self.vocabulary:
             self._by_initial[stem[0]] = (*self._by_initial.get(stem[0], ()), stem)
@@ -150,6 +153,9 @@ class Rubric:
         words = _WORD.findall(text)
         if self.prose and is_keyword_bag(text, words):
             return Reading(refused="keyword_bag", words=len(words))
+        content = _content_words(text)
+        if self.question_words and content and all(w in self.question_words for w in content):
+            return Reading(refused="restates_question", words=len(words))
         for pattern in self.own_words:
             text = pattern.sub(lambda m: " " * len(m.group(0)), text)
         text, corrected = self.read_through_typos(text)
@@ -215,7 +221,7 @@ class Rubric:
     def fraction(self, reading: Reading) -> float:
         """The share of the part's points a reading earns (0 for a refused text)."""
         if reading.refused is not None:
-            return 0.0
+            return 0.0  # a keyword bag, an over-long answer, the question repeated
         if any(c.concept.required for c in reading.contradicted):
             return 0.0
         # Weights keep their meaning: full marks at the weight of ``full_marks`` concepts of average weight.
@@ -261,6 +267,20 @@ def _whole_words(text: str, start: int, end: int) -> str:
     while end < len(text) and text[end].isalnum():
         end += 1
     return text[start:end]
+
+
+def _content_words(text: str) -> list[str]:
+    """The words of 4+ letters that are not function words, and numbers, lower case, -s/-ed/-ing cut off."""
+    out = []
+    for word in _WORD.findall(text.lower()):
+        if word in _FUNCTION_WORDS or (len(word) < 4 and not any(ch.isdigit() for ch in word)):
+            continue
+        for suffix in ("ing", "ed", "es", "s"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word = word[: -len(suffix)]
+                break
+        out.append(word)
+    return out
 
 
 def _clause_starts(text: str) -> list[int]:

@@ -27,6 +27,7 @@ class TextsValue:
 _REFUSED = {
     "keyword_bag": "this reads as a list of terms, not an explanation: the question asks for sentences. "
                    "0 points for now; an instructor will review this answer",
+    "restates_question": "this repeats the question's own words without answering it",
     "too_long": "this answer is longer than the {limit:,} characters the question needs, so the rubric did not "
                 "read it. 0 points for now; an instructor will review this answer",
 }
@@ -89,6 +90,9 @@ class TextComparator(Comparator):
         for fraction, reading, where, text in best:
             if not text.strip():
                 findings.append(Finding("no_text", where, "no text given"))
+                continue
+            if reading.refused == "restates_question":
+                findings.append(Finding(reading.refused, where, _REFUSED[reading.refused]))
                 continue
             if reading.refused is not None:
                 review = True

@@ -318,10 +318,11 @@ def _build_exercise(raw: Mapping[str, Any], file: str, context: Context | None, 
     return _exercise_value(raw, file)
 
 
-def _compare_spec(part: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A part's ``compare`` spec; a text rubric also learns the part's field (its name never counts as a concept)."""
+def _compare_spec(part: Mapping[str, Any], prompt: str) -> Mapping[str, Any]:
+    """A part's ``compare`` spec; a text rubric also learns the part's field and the exercise's prompt
+    (naming the question, or repeating it, never counts as an answer)."""
     if part["compare"].get("kind") == "text":
-        return {**part["compare"], "part_field": part["field"]}
+        return {**part["compare"], "part_field": part["field"], "part_prompt": prompt}
     return part["compare"]
 
 
@@ -331,7 +332,7 @@ def _exercise_value(raw: Mapping[str, Any], file: str) -> Exercise:
             id=p["id"],
             field=p["field"],
             points=p["points"],
-            compare=freeze(_compare_spec(p)),
+            compare=freeze(_compare_spec(p, raw.get("prompt", ""))),
             solution=SolutionSpec(
                 query=p["solution"]["query"],
                 args=freeze(p["solution"].get("args", {})),

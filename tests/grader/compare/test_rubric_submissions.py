@@ -117,3 +117,11 @@ def test_naming_the_field_is_not_the_concept():
     # "processing" is a keyword of the processing_time part's concept; the part's own name is not.
     result = part(graded("ex1", "processing_time", "Processing time is a kind of time."), "ex1", "processing_time")
     assert result.score == 0
+
+
+def test_repeating_the_question_earns_nothing():
+    # ex2's prompt: "... at what point the tumbling window [10:00, 10:05) is closed and its result sent out ..."
+    result = part(graded("ex2", "window_close", "The tumbling window is closed and its result is sent out."),
+                  "ex2", "window_close")
+    assert result.score == 0 and result.status is Status.INCORRECT
+    assert any("repeats the question" in line for line in result.feedback), result.feedback
