@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +29,16 @@ _DURATION = re.compile(r"\s*\b(?:for|of|up\s+to)?\s*\d+(?:\.\d+)?\s*"
 
 @dataclass(frozen=True)
 class Unknown:
-    """A spelling that names none of the choices, kept as written."""
+    """A spelling that names none of the choices, kept as written; ``named``: the choices it
+    names more than one of (a choice followed by an explanation that names another)."""
 
     text: str
+    named: tuple[str, ...] = ()
+
+    def message(self, choices: Iterable[str]) -> str:
+        if self.named:
+            return f"{show_value(self.text)} names {' and '.join(self.named)}: give one of them"
+        return f"{show_value(self.text)} is not one of {', '.join(choices)}"
 
 
 class ChoiceComparator(Comparator):
@@ -59,21 +66,23 @@ class ChoiceComparator(Comparator):
         found = self.index.get(choice_key(value[:MAX_CHOICE_TEXT]))
         if found is None:
             found = self._reworded(value[:MAX_EXPLAINED_TEXT].strip())
+        if isinstance(found, tuple):
+            return Unknown(value.strip()[:80], found)
         return found if found is not None else Unknown(value.strip()[:80])
 
-    def _reworded(self, text: str) -> str | None:
+    def _reworded(self, text: str) -> str | tuple[str, ...] | None:
         """The choice a longer text names: a leading choice followed by its explanation, or a
-        choice with a duration in it.  ``None`` when the explanation names another choice too
-        (``at-least-once, exactly-once``): then which one is meant is not clear."""
+        choice with a duration in it.  When the explanation names other choices too
+        (``at-least-once, exactly-once``) which one is meant is not clear: all of them are
+        returned, to be named in the refusal."""
         parts = _EXPLANATION.split(text, maxsplit=1)
         lead, rest = parts[0], (parts[1] if len(parts) > 1 else "")
         for candidate in dict.fromkeys((lead, _DURATION.sub("", lead))):
             found = self.index.get(choice_key(candidate)) if candidate else None
             if found is not None:
                 named = choice_key(rest)
-                if any(choice_key(other) in named for other in self.choices if other != found):
-                    return None
-                return found
+                others = tuple(other for other in self.choices if other != found and choice_key(other) in named)
+                return (found, *others) if others else found
         return None
 
     def normalize(self, value: Any) -> str | Unknown:
@@ -83,7 +92,7 @@ class ChoiceComparator(Comparator):
         if isinstance(given, str) and given == expected:
             return Comparison(1.0)
         if isinstance(given, Unknown):
-            message = f"{show_value(given.text)} is not one of {', '.join(self.choices)}"
+            message = given.message(self.choices)
             return Comparison(0.0, (Finding("unknown_choice", path, message),))
         message = f"expected {expected}, got {given}" if show_expected else f"{given} is not the right choice"
         return Comparison(0.0, (Finding("wrong_choice", path, message),))
@@ -142,8 +151,7 @@ class ChoiceSetComparator(ChoiceComparator):
             where = f"{path}[{index}]"
             if isinstance(choice, Unknown):
                 wrong += 1
-                findings.append(Finding("unknown_choice", where,
-                                        f"{show_value(choice.text)} is not one of {', '.join(self.choices)}"))
+                findings.append(Finding("unknown_choice", where, choice.message(self.choices)))
             elif choice in counted:
                 wrong += 1
                 findings.append(Finding("duplicate_choice", where, f"{choice} is given twice (synonyms count once)"))
