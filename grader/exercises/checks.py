@@ -182,12 +182,13 @@ def part_problems(raw: Mapping[str, Any], part: Mapping[str, Any], where: str, f
                                 "text parts, and only text parts, use the query model_answer"))
     out.extend(_config_problems(spec.get("config", {}), file, f"{where}.solution.config", CONFIG_KEYS))
     for c, concept in enumerate(part["compare"].get("concepts", ())):
-        for r, pattern in enumerate(concept.get("regexes", ())):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                out.append(located(file, f"{where}.compare.concepts[{c}].regexes[{r}]",
-                                    f"not a regular expression: {exc}"))
+        for key in ("regexes", "contradictions"):
+            for r, pattern in enumerate(concept.get(key, ())):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    out.append(located(file, f"{where}.compare.concepts[{c}].{key}[{r}]",
+                                        f"not a regular expression: {exc}"))
     if isinstance(part.get("model_answer"), list) != ("[*]" in part["field"]) and "model_answer" in part:
         out.append(located(file, f"{where}.model_answer", "give a list exactly when the field has [*]"))
     return out

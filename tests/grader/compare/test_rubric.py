@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from grader.compare.base import CompareContext
 from grader.compare.rubric import MAX_ANSWER_CHARS, Rubric, is_keyword_bag
 from grader.compare.text import TextComparator
+from grader.errors import ExerciseDataError
+from grader.exercises.load import load_exercise_set
+from tests.paths import ROOT
 
 # A rubric in today's format: no required, full_marks, contradictions.
 TODAY = {"kind": "text", "min_concepts": 2, "concepts": [
@@ -140,3 +145,13 @@ def test_a_long_model_answer_allows_a_longer_answer_unless_the_part_sets_max_cha
     assert comp.compare(model, answer, path="p").fraction == 1
     strict = TextComparator({**TODAY, "max_chars": 2_000}, CompareContext((), 300_000))
     assert strict.compare(model, answer, path="p").needs_review
+
+
+def test_a_contradiction_that_is_no_regex_is_reported_at_load_with_its_path(tmp_path):
+    folder = tmp_path / "week10"
+    shutil.copytree(ROOT / "exercises" / "week10", folder)
+    ex02 = folder / "ex02.yaml"
+    ex02.write_text(ex02.read_text(encoding="utf-8").replace("'up and down'", "'up (and down'"), encoding="utf-8")
+    with pytest.raises(ExerciseDataError) as caught:
+        load_exercise_set(folder)
+    assert "compare.concepts[2].contradictions[4]" in str(caught.value), str(caught.value)
