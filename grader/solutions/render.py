@@ -203,8 +203,8 @@ def _markdown_exercise(ex: Exercise, canonical: Mapping[str, Canonical], drawn: 
             out += _markdown_value(c.value, part)
         if part.compare_kind == "text":
             concepts = ", ".join(item["description"] for item in part.compare.get("concepts", ()))
-            out += [f"*Graded against a concept rubric (at least {part.compare.get('min_concepts', 1)}):* "
-                    f"{concepts}.", ""]
+            full = part.compare.get("full_marks", part.compare.get("min_concepts", 1))
+            out += [f"*Graded against a concept rubric (full marks at {full}):* {concepts}.", ""]
         else:
             out.append("**How it follows:**")
             out.append("")
