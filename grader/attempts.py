@@ -151,6 +151,8 @@ class Standing:
     #: Every attempt's ref, oldest first.
     attempts: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    #: The ``order`` of the latest attempt (the service's ``(received_at, id)``).
+    last: tuple[Any, ...] = ()
 
     def item(self, item_id: str) -> Counted | None:
         return next((c for c in self.items if c.id == item_id), None)
@@ -185,7 +187,7 @@ def standing(attempts: Sequence[Attempt], policy: AttemptPolicy | str) -> Standi
     ordered = [a for a in every if a.readable]
     if not ordered:
         return Standing(first.student_id, first.exercise_set, first.assignment, policy, (), 0.0,
-                        max(a.max_score for a in every), refs, warnings)
+                        max(a.max_score for a in every), refs, warnings, every[-1].order)
     if policy is AttemptPolicy.BEST_PER_EXERCISE:
         best: dict[str, tuple[Item, str]] = {}
         for attempt in ordered:  # later attempts win ties
@@ -208,7 +210,7 @@ def standing(attempts: Sequence[Attempt], policy: AttemptPolicy | str) -> Standi
         score = chosen.score
         max_score = chosen.max_score
     return Standing(first.student_id, first.exercise_set, first.assignment, policy, items, score, max_score, refs,
-                    warnings)
+                    warnings, every[-1].order)
 
 
 def standings(attempts: Iterable[Attempt], policy: AttemptPolicy | str) -> list[Standing]:

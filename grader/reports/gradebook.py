@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from grader.attempts import Assignment, Layout, Standing
@@ -58,8 +58,13 @@ def layout_seen(standings: Iterable[Standing]) -> Layout:
 
 
 def gradebook_rows(standings: Iterable[Standing], layout: Layout | None = None, *,
-                   roster: Iterable[str] = (), exercise_set: str = "") -> tuple[list[str], list[dict[str, Any]]]:
-    """The columns and rows (dicts) of the gradebook: one row per (student, set), sorted by student."""
+                   roster: Iterable[str] = (), exercise_set: str = "",
+                   extra: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and rows (dicts) of the gradebook: one row per (student, set), sorted by student.
+
+    ``extra`` adds columns of the caller's own per student (the service's ``submission_id``,
+    ``submitted_at`` and ``max_score`` of its gradebook before attempts were counted), after
+    the others; a student it does not name has them empty."""
     standings = list(standings)
     layout = layout if layout is not None else layout_seen(standings)
     by_student: dict[tuple[str, str], dict[Assignment, Standing]] = {}
@@ -69,7 +74,14 @@ def gradebook_rows(standings: Iterable[Standing], layout: Layout | None = None, 
         if not any(k[0] == student for k in by_student):
             by_student[(student, exercise_set)] = {}
     rows = [_row(student, set_id, found, layout) for (student, set_id), found in sorted(by_student.items())]
-    return columns_for(layout), rows
+    columns = columns_for(layout)
+    if extra:
+        added = list(dict.fromkeys(k for cells in extra.values() for k in cells if k not in columns))
+        columns += added
+        for row in rows:
+            cells = extra.get(row["student_id"], {})
+            row.update({k: cells.get(k, "") for k in added})
+    return columns, rows
 
 
 def _row(student: str, set_id: str, found: dict[Assignment, Standing], layout: Layout) -> dict[str, Any]:
@@ -105,9 +117,10 @@ def _row(student: str, set_id: str, found: dict[Assignment, Standing], layout: L
 
 
 def render_gradebook(standings: Iterable[Standing], layout: Layout | None = None, *,
-                     roster: Sequence[str] = (), exercise_set: str = "") -> str:
+                     roster: Sequence[str] = (), exercise_set: str = "",
+                     extra: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """The gradebook as CSV text (header row first, ``\\r\\n`` line ends as the csv module writes)."""
-    columns, rows = gradebook_rows(standings, layout, roster=roster, exercise_set=exercise_set)
+    columns, rows = gradebook_rows(standings, layout, roster=roster, exercise_set=exercise_set, extra=extra)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

@@ -219,6 +219,10 @@ def test_gradebook_counts_each_students_best_attempt_per_exercise(service: Servi
     assert str(latest["id"]) in rows[student]["counted_attempts"].split("; ")
     assert float(rows[student]["total"]) == latest["score"] > blank["score"]
     assert float(rows[student]["ex6"]) == 12
+    # The columns of the gradebook before attempts were counted are still there.
+    assert rows[student]["submission_id"] == str(latest["id"])
+    assert rows[student]["submitted_at"] == latest["submitted_at"]
+    assert float(rows[student]["max_score"]) == latest["max_score"]
 
 
 def test_regrade_reports_what_it_did_and_pages_through(service: Service):
