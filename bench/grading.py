@@ -51,6 +51,7 @@ JSON object: ``{"batch_sps", "baseline_sps", "submissions", "jobs"}``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -215,13 +216,15 @@ def batch_pass(submissions: list[tuple[str, bytes]], jobs: int, exercise_set: st
         started = time.perf_counter()
         outcome = run_batch(root, state_path=Path(tmp) / "grades.csv.state.jsonl", exercise_set=exercise_set,
                             jobs=jobs, progress=False)
+        gc.freeze()  # as `streamgrade batch` does before its gradebook and summary
         attempts = outcome.attempts()
         results = {r.source: r.grade_result for r in outcome.graded()}
-        (Path(tmp) / "grades.csv").write_text(render_gradebook(standings(attempts, AttemptPolicy.BEST_PER_EXERCISE)),
-                                              encoding="utf-8")
+        kept = standings(attempts, AttemptPolicy.BEST_PER_EXERCISE)
+        (Path(tmp) / "grades.csv").write_text(render_gradebook(kept), encoding="utf-8")
         summary = summarize(attempts, results, submissions=len(outcome.records),
-                            failed=[r.error for r in outcome.failed])
+                            failed=[r.error for r in outcome.failed], kept=kept)
         elapsed = time.perf_counter() - started
+        gc.unfreeze()
         after_self, after_children = _cpu()
         return elapsed, summary, after_self - cpu_self, after_children - cpu_children
 

@@ -24,6 +24,7 @@ batch and the service hand in :class:`Attempt` values built from their records.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -155,7 +156,12 @@ class Standing:
     last: tuple[Any, ...] = ()
 
     def item(self, item_id: str) -> Counted | None:
-        return next((c for c in self.items if c.id == item_id), None)
+        return self._by_id.get(item_id)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Counted]:
+        # A gradebook row looks up every column: a dict, built once per standing.
+        return {c.id: c for c in self.items}
 
     @property
     def counted_refs(self) -> tuple[str, ...]:

@@ -108,6 +108,9 @@ class ExercisePlan:
 
     exercise: Exercise
     parts: tuple[PartPlan, ...]
+    #: Some part's visibility depends on the clock (``after_due``); otherwise what is shown
+    #: follows from the answer alone, which the memo key already holds.
+    clocked: bool = False
     memo: _Memo = field(default_factory=lambda: _Memo(MEMO_SIZE), compare=False, repr=False)
 
 
@@ -196,7 +199,8 @@ def _plan_cached(key: SetKey) -> SetPlan:
     for exercise in exercise_set.exercises:
         parts = tuple(_part_plan(exercise_set, exercise, part, canonical[exercise.id][part.id])
                       for part in exercise.parts)
-        exercises.append(ExercisePlan(exercise, parts))
+        exercises.append(ExercisePlan(exercise, parts, clocked=any(p.visibility is Visibility.AFTER_DUE
+                                                                   for p in parts)))
     schemas = {ex.id: ex.answer_json_schema() for ex in exercise_set.exercises}
     return SetPlan(exercise_set, tuple(exercises), schemas, {k: _fast_check(v) for k, v in schemas.items()})
 
@@ -495,7 +499,10 @@ def score_exercise(plan: ExercisePlan, answer: Any, path: str, *, now: datetime 
 
 def _decisions(plan: ExercisePlan, now: datetime) -> str:
     """What the clock decides for this exercise's parts at ``now``, answered or not: the
-    part of an exercise's result that is not a function of its answer."""
+    part of an exercise's result that is not a function of its answer (nothing, unless some
+    part is ``after_due``)."""
+    if not plan.clocked:
+        return ""
     return "".join("1" if expected_visible(p.visibility, answered=answered, now=now, due=p.due) else "0"
                    for p in plan.parts for answered in (True, False))
 

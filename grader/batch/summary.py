@@ -131,17 +131,21 @@ def histogram_bins(scores: Iterable[float], max_score: float, bins: int = BINS) 
 def summarize(attempts: Sequence[Attempt], results: Mapping[str, GradeResult], *,
               policy: AttemptPolicy | str = AttemptPolicy.BEST_PER_EXERCISE, submissions: int | None = None,
               failed: Sequence[str] = (), skipped_known: int = 0, notes: Sequence[str] = (),
-              errors: Sequence[str] = (), left_out: Iterable[str] = ()) -> BatchSummary:
+              errors: Sequence[str] = (), left_out: Iterable[str] = (),
+              kept: Sequence[Standing] | None = None) -> BatchSummary:
     """The summary of a batch: its ``attempts`` (every graded submission) and their ``results`` by ref.
 
     One standing per student and assignment is kept under ``policy``; the statistics are
     over those, so a student who uploaded ten times counts once.  ``failed`` lists the
     submissions the grader could not grade (their messages); ``left_out`` names students
-    kept out of the gradebook (see ``errors``).
+    kept out of the gradebook (see ``errors``); ``kept``: the standings, when the caller has
+    worked them out already (the gradebook needs them too).
     """
     policy = parse_policy(policy)
     dropped = set(left_out)
-    kept = [s for s in standings(attempts, policy) if s.student_id not in dropped]
+    if kept is None:
+        kept = standings(attempts, policy)
+    kept = [s for s in kept if s.student_id not in dropped]
     summaries = tuple(_assignment_summary(which, [s for s in kept if s.assignment is which], results)
                       for which in Assignment if any(s.assignment is which for s in kept))
     warnings = tuple(dict.fromkeys(w for a in attempts for w in a.warnings))
