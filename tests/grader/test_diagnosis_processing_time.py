@@ -9,7 +9,6 @@ the CLI (``streamgrade grade FILE --format json``).
 
 from __future__ import annotations
 
-import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -17,33 +16,21 @@ from typing import Any
 import pytest
 
 from grader.cli import main
-from grader.exercises.fields import write_field
-from grader.grading import grade_bytes
 from grader.results import GradeResult
 from grader.solutions.job import processing_times
-from grader.solutions.solve import solve, solve_part
+from grader.solutions.solve import solve_part
 from reference.events import Event, decimal_text
 from reference.timestamps import format_time
 from reference.windows import Window
+from tests.grader.answers import canonical_answers
+from tests.grader.answers import graded as graded_as
 from tests.paths import EXAMPLES
 
 CODE = "processing_time_window"
 
 
-def canonical_answers(week10) -> dict[str, Any]:
-    solved = solve(week10)
-    answers: dict[str, Any] = {}
-    for exercise in week10.exercises:
-        answer: dict[str, Any] = {}
-        for part in exercise.parts:
-            write_field(answer, part.field, copy.deepcopy(solved[exercise.id][part.id].value))
-        answers[exercise.id] = answer
-    return answers
-
-
 def graded(answers: dict[str, Any]) -> GradeResult:
-    raw = json.dumps({"student_id": "s-pt", "exercise_set": "week10", "answers": answers}).encode()
-    return grade_bytes(raw, "answers.json")
+    return graded_as(answers, "s-pt")
 
 
 class Arrival:

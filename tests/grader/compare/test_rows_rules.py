@@ -9,34 +9,21 @@ changes one part the way the rule is about, and grades the bytes through
 from __future__ import annotations
 
 import copy
-import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from grader.exercises.fields import write_field
-from grader.grading import grade_bytes
 from grader.results import GradeResult, Status
 from grader.scoring import MAX_FINDINGS_SHOWN
 from grader.solutions.solve import solve, solve_part
 from reference.timestamps import format_time, parse_time
-
-
-def canonical_answers(week10) -> dict[str, Any]:
-    solved = solve(week10)
-    answers: dict[str, Any] = {}
-    for exercise in week10.exercises:
-        answer: dict[str, Any] = {}
-        for part in exercise.parts:
-            write_field(answer, part.field, copy.deepcopy(solved[exercise.id][part.id].value))
-        answers[exercise.id] = answer
-    return answers
+from tests.grader.answers import canonical_answers
+from tests.grader.answers import graded as graded_as
 
 
 def graded(answers: dict[str, Any]) -> GradeResult:
-    raw = json.dumps({"student_id": "s-rows", "exercise_set": "week10", "answers": answers}).encode()
-    return grade_bytes(raw, "answers.json")
+    return graded_as(answers, "s-rows")
 
 
 def part(result: GradeResult, exercise_id: str, part_id: str):
