@@ -8,7 +8,6 @@ mistake's model, published ones from the exercise data.  The example submissions
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import replace
@@ -26,22 +25,11 @@ from grader.scoring import plan_for
 from grader.solutions.solve import solve, solve_part
 from grader.submissions.read import read_submission_bytes
 from reference.timestamps import format_time, parse_time
+from tests.grader.answers import canonical_answers
 from tests.paths import EXAMPLES
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.json") if not p.name.endswith(".expect.json"))
 
-
-def canonical_answers(exercise_set: ExerciseSet) -> dict[str, Any]:
-    """A fully correct answers object: every part's value from the engine."""
-    solved = solve(exercise_set)
-    answers: dict[str, Any] = {}
-    for exercise in exercise_set.exercises:
-        answer: dict[str, Any] = {}
-        for part in exercise.parts:
-            value = solved[exercise.id][part.id].value
-            write_field(answer, part.field, copy.deepcopy(value))
-        answers[exercise.id] = answer
-    return answers
 
 
 def part_result(result: GradeResult, exercise_id: str, part_id: str):
