@@ -41,6 +41,11 @@ class Assignment(enum.StrEnum):
     SHEET = "sheet"
     PYTHON = "python"
 
+    @property
+    def title(self) -> str:
+        """How summaries and reports name the assignment."""
+        return "Sheet (JSON/YAML answers)" if self is Assignment.SHEET else "Python exercise"
+
 
 def assignment_for(filename: str | None) -> Assignment:
     """The assignment a submission's file name says (``.py``: Python; anything else: the sheet)."""

@@ -256,10 +256,6 @@ def bin_labels(max_score: float, bins: int = BINS) -> list[str]:
     return [f"{round_score(i * step)}-{round_score((i + 1) * step)}" for i in range(bins)]
 
 
-#: How each assignment is named in the summary.
-TITLES = {Assignment.SHEET: "Sheet (JSON/YAML answers)", Assignment.PYTHON: "Python exercise"}
-
-
 def render_summary(summary: BatchSummary, *, histogram_paths: Mapping[Assignment, str] | None = None,
                    gradebook: str | None = None, bar_width: int = 30) -> str:
     """The summary as text for a terminal (plain: no colour, every code escaped)."""
@@ -294,7 +290,7 @@ def render_summary(summary: BatchSummary, *, histogram_paths: Mapping[Assignment
 
 
 def _assignment_lines(part: AssignmentSummary, histogram_path: str | None, bar_width: int) -> list[str]:
-    lines = ["", f"{TITLES[part.assignment]}: {part.students} student{'s' if part.students != 1 else ''}, "
+    lines = ["", f"{part.assignment.title}: {part.students} student{'s' if part.students != 1 else ''}, "
                  f"{round_score(part.max_score)} points"]
     if part.mean is not None:
         lines.append(f"  Total: mean {part.mean:.1f}%, median {part.median or 0:.1f}%, "
@@ -479,7 +475,7 @@ def write_histogram(summary: BatchSummary, path: str | Path) -> dict[Assignment,
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix.lower() == ".svg":
             target.write_text(histogram_svg(part.histogram, max_score=100,
-                                            title=f"{TITLES[part.assignment]}: total scores, %"), encoding="utf-8")
+                                            title=f"{part.assignment.title}: total scores, %"), encoding="utf-8")
         else:
             target.write_bytes(histogram_png(part.histogram))
     return paths

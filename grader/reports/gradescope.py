@@ -115,7 +115,7 @@ def gradescope_submission(graded: Sequence[tuple[Assignment, GradeResult]], **op
     return {
         **first,
         "score": _number(sum(r.score for _, r, _ in documents)),
-        "output": "\n\n".join(f"{_TITLES[a]}\n{d['output']}" for a, _, d in documents),
+        "output": "\n\n".join(f"{a.title}\n{d['output']}" for a, _, d in documents),
         "extra_data": {"student_id": first["extra_data"]["student_id"],
                        "exercise_set": first["extra_data"]["exercise_set"],
                        "max_score": _number(sum(r.max_score for _, r, _ in documents)),
@@ -123,9 +123,6 @@ def gradescope_submission(graded: Sequence[tuple[Assignment, GradeResult]], **op
                                        for a, r, _ in documents}},
         "tests": tests,
     }
-
-
-_TITLES = {Assignment.SHEET: "Sheet (JSON/YAML answers)", Assignment.PYTHON: "Python answers"}
 
 
 def _function_test(exercise: ExerciseResult, part: PartResult, visibility: Visibility | None) -> dict[str, Any]:
