@@ -64,9 +64,11 @@ def grade_answers(answers: Mapping, exercise_set: ExerciseSet, *, student_id: st
     results = tuple(score_exercise(ex, answers.get(ex.exercise.id), f"answers.{ex.exercise.id}", now=now)
                     for ex in plan.exercises)
     score = sum(r.score for r in results)
+    settings = exercise_set.settings
     return GradeResult(student_id, exercise_set.id, score, exercise_set.total_points, results,
                        tuple(dict.fromkeys(notes)), tuple(dict.fromkeys(errors)),
-                       meta={"visibility": visibility_meta(exercise_set, now)}, problems=tuple(dict.fromkeys(problems)))
+                       meta={"visibility": visibility_meta(settings.visibility, settings.due, now)},
+                       problems=tuple(dict.fromkeys(problems)))
 
 
 def grade_submission(sub: Submission, exercise_set: ExerciseSet | None = None) -> GradeResult:

@@ -17,7 +17,7 @@ from typing import Any
 
 from grader.errors import UsageProblem
 from grader.exercises.checks import parse_instant
-from grader.exercises.model import ExerciseSet, Visibility
+from grader.exercises.model import Visibility
 from grader.results import Withheld
 
 #: The environment variable that fixes the grader's clock (ISO-8601 with offset): tests, and
@@ -67,11 +67,9 @@ def grading_now(environ: Mapping[str, str] | None = None) -> datetime:
         raise UsageProblem(f"{NOW_VARIABLE}: {exc}") from None
 
 
-def visibility_meta(exercise_set: ExerciseSet, now: datetime) -> dict[str, Any]:
+def visibility_meta(visibility: Visibility, due: datetime | None, now: datetime) -> dict[str, Any]:
     """``meta.visibility`` of a result: the set's policy, its due date, and whether the policy
     reveals expected values (of answered parts) at ``now``.  A part's own setting is in its
     result (``visibility``, and ``withheld`` with the reason when its value is not shown)."""
-    settings = exercise_set.settings
-    return {"policy": settings.visibility.value,
-            "due": settings.due.isoformat() if settings.due is not None else None,
-            "revealed": expected_visible(settings.visibility, answered=True, now=now, due=settings.due)}
+    return {"policy": visibility.value, "due": due.isoformat() if due is not None else None,
+            "revealed": expected_visible(visibility, answered=True, now=now, due=due)}

@@ -33,7 +33,7 @@ from grader.results import (
     unreadable,
 )
 from grader.sandbox import Call, Sandbox, Tier, default_sandbox
-from grader.visibility import expected_visible, grading_now
+from grader.visibility import expected_visible, grading_now, visibility_meta
 
 
 def _credit(report: FunctionReport) -> float:
@@ -292,8 +292,7 @@ def grade_python(source: bytes, source_name: str, student_id: str | None, seed: 
     meta = {
         "seed": seed,
         "seed_from": seed_from,
-        "visibility": {"policy": exercise.visibility.value,
-                       "due": exercise.due.isoformat() if exercise.due is not None else None, "revealed": shown},
+        "visibility": visibility_meta(exercise.visibility, exercise.due, now),
         "hidden_streams": suite.streams,
         "tests": {name: _tests_meta(fr, runs.import_problem is None) for name, fr in reports.items()},
         "partial_credit": {"rule": f"{RULE}; {SHEET_RULE}", "cost_per_failed_share": COST_PER_FAILED_SHARE,
