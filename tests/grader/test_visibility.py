@@ -32,6 +32,7 @@ from grader.reports.text import json_default
 from grader.results import Withheld
 from grader.solutions.solve import solve
 from grader.visibility import NOW_VARIABLE, expected_visible, grading_now, withheld_because
+from tests.grader.python.samples import require_sandbox
 from tests.paths import EXAMPLES
 
 BLANK = b'{"answers": {}}'
@@ -440,13 +441,7 @@ def test_a_clock_that_cannot_be_read_is_the_operators_error_not_an_internal_one(
 def test_a_python_answer_follows_the_sets_visibility(tmp_path, after_due_sets, now, shown):
     # A defined function is an answered part: its counterexample's expected value shows
     # under after_due only once the due date has passed (and under never, never).
-    from grader.errors import SandboxUnavailable
-    from grader.sandbox import default_sandbox
-
-    try:
-        default_sandbox().require()
-    except SandboxUnavailable as exc:
-        pytest.skip(f"the sandbox cannot run here: {exc.message}")
+    require_sandbox()
     path = tmp_path / "solution.py"
     path.write_bytes((EXAMPLES / "python" / "late_not_dropped.py").read_bytes())
     done = cli("grade", str(path), "--format", "json", "--student", "s1", sets=after_due_sets, now=now)

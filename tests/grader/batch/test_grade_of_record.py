@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.grader.python.samples import require_sandbox
 from tests.paths import EXAMPLES, ROOT
 
 PYTHON_CORRECT = EXAMPLES / "python" / "correct.py"
@@ -25,13 +26,7 @@ PYTHON_CORRECT = EXAMPLES / "python" / "correct.py"
 @pytest.fixture(scope="module")
 def sandbox() -> None:
     """Skip, saying why, where Python answers cannot be graded (no sandbox here)."""
-    from grader.errors import SandboxUnavailable
-    from grader.sandbox import default_sandbox
-
-    try:
-        default_sandbox().require()
-    except SandboxUnavailable as exc:
-        pytest.skip(f"the sandbox cannot run here, so Python answers cannot be graded: {exc.message}")
+    require_sandbox()
 
 
 def _batch(root: Path, tmp_path: Path, *flags: str) -> tuple[subprocess.CompletedProcess, dict[str, dict]]:
