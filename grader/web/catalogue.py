@@ -17,10 +17,8 @@ from typing import Any
 
 from grader.exercises.load import available_sets, load_exercise_set
 from grader.exercises.model import ExerciseSet
+from grader.submissions.template import blank_submission, python_template
 from grader.web.errors import NotFound
-
-TEMPLATE_NOTE = ("Blank submission: fill in the answers you have and leave the rest empty. "
-                 "An exercise left empty scores 0 as not answered.")
 
 
 class Catalogue:
@@ -76,35 +74,13 @@ class Catalogue:
         }
 
     def template(self, set_id: str) -> dict[str, Any]:
-        """A blank submission for a set: every exercise and field present, every value empty."""
-        loaded = self.exercise_set(set_id)
-        return {
-            "student_id": "",
-            "exercise_set": loaded.id,
-            "answers": {ex.id: blank_value(ex.answer_json_schema()) for ex in loaded.exercises},
-        }
+        """A blank submission for a set: the same document ``streamgrade template`` prints
+        (:func:`grader.submissions.template.blank_submission`), so the CLI and the API agree."""
+        return blank_submission(self.exercise_set(set_id))
 
-
-def blank_value(schema: Any, defs: dict[str, Any] | None = None) -> Any:
-    """The empty value of a JSON Schema: ``""`` for text, ``[]`` for lists, ``None`` for numbers,
-    and an object with every property blank for objects."""
-    if not isinstance(schema, dict):
-        return None
-    defs = {**(defs or {}), **schema.get("$defs", {})}
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in defs:
-        return blank_value(defs[ref[8:]], defs)
-    for key in ("anyOf", "oneOf"):
-        options = [s for s in schema.get(key, ()) if isinstance(s, dict)]
-        if options:
-            return blank_value(options[0], defs)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), None)
-    if kind == "object" or "properties" in schema:
-        return {name: blank_value(sub, defs) for name, sub in schema.get("properties", {}).items()}
-    if kind == "array":
-        return []
-    if kind == "string":
-        return ""
-    return None
+    def python_skeleton(self, set_id: str) -> str | None:
+        """The set's Python skeleton (``python.yaml``'s ``template``), or ``None`` when it has none."""
+        try:
+            return python_template(self.exercise_set(set_id))
+        except FileNotFoundError:
+            return None

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 
 from grader.web.records import SubmissionState
 from tests.grader.web.conftest import SAMPLE_SUBMISSION, Service
@@ -256,7 +259,11 @@ def test_template_has_every_exercise_with_empty_values(service: Service):
     template = reply.json
     assert template["exercise_set"] == "week10"
     assert set(template["answers"]) == {f"ex{i}" for i in range(1, 12)}
-    assert template["answers"]["ex6"] == {"rows": []}
+    # The same blank document as `streamgrade template` (one builder, not two).
+    assert template["answers"]["ex6"] == {"rows": None}
+    printed = subprocess.run([str(Path(sys.executable).with_name("streamgrade")), "template"],
+                             capture_output=True, text=True, check=True)
+    assert template == json.loads(printed.stdout)
     assert service.request("GET", "/api/v1/template?exercise_set=nope").status == 404
 
 
