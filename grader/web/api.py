@@ -29,6 +29,7 @@ from grader.web.context import services
 from grader.web.errors import (
     BadRequest,
     Forbidden,
+    NotFound,
     RateLimited,
     StoreUnavailable,
     Unauthenticated,
@@ -269,13 +270,25 @@ def get_sheet() -> Response:
 
 @api.get("/template")
 @operation(
-    "A blank submission for a set: every field present, every value empty",
-    parameters=(_EXERCISE_SET_QUERY,),
-    responses={200: ("The template.", json_content(ref("Template"))), **errors(404)},
+    "A blank submission for a set: every field present, every value empty (format=python: the skeleton of "
+    "the set's Python exercise)",
+    parameters=(_EXERCISE_SET_QUERY, {"name": "format", "in": "query", "required": False,
+                                      "schema": {"enum": ["json", "python"], "default": "json"}}),
+    responses={200: ("The template.", {**json_content(ref("Template")),
+                                       "text/x-python": {"schema": {"type": "string"}}}), **errors(400, 404)},
 )
 def get_template() -> Response:
     svc = services()
-    return jsonify(svc.catalogue.template(request.args.get("exercise_set") or svc.settings.default_set))
+    set_id = request.args.get("exercise_set") or svc.settings.default_set
+    wanted = request.args.get("format", "json")
+    if wanted == "python":
+        skeleton = svc.catalogue.python_skeleton(set_id)
+        if skeleton is None:
+            raise NotFound(f"exercise set {set_id} has no Python exercise")
+        return Response(skeleton, mimetype="text/x-python")
+    if wanted != "json":
+        raise BadRequest(f"format must be json or python, not {wanted[:40]!r}")
+    return jsonify(svc.catalogue.template(set_id))
 
 
 @api.post("/register")

@@ -19,6 +19,7 @@ from grader.exercises.load import available_sets, load_exercise_set
 from grader.exercises.model import ExerciseSet
 from grader.submissions.template import blank_submission, python_template
 from grader.web.errors import NotFound
+from grader.web.python_sheet import python_summary
 
 
 class Catalogue:
@@ -71,6 +72,7 @@ class Catalogue:
                 }
                 for ex in loaded.exercises
             ],
+            "python": summary.to_dict() if (summary := python_summary(loaded)) is not None else None,
         }
 
     def template(self, set_id: str) -> dict[str, Any]:

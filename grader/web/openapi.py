@@ -215,6 +215,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "properties": {"id": {"type": "string"}, "field": {"type": "string"},
                                        "points": {"type": "number"}, "kind": {"type": "string"}}}},
                 }}},
+            "python": {"type": ["object", "null"], "description": "The set's Python exercise, if it has one.",
+                       "properties": {
+                           "title": {"type": "string"}, "points": {"type": "number"},
+                           "max_bytes": {"type": "integer"}, "filename": {"type": "string"},
+                           "hidden_streams": {"type": "integer"},
+                           "functions": {"type": "array", "items": {"type": "object", "properties": {
+                               "name": {"type": "string"}, "signature": {"type": "string"},
+                               "summary": {"type": "string"}, "points": {"type": "number"}}}}}},
         },
     },
     "ExerciseSets": {

@@ -291,24 +291,6 @@ def show_submission(submission_id: int) -> Response | tuple[str, int]:
                    show_json=json.dumps(document, indent=2, ensure_ascii=False))
 
 
-@pages.get("/sheet")
-@operation(
-    "The logged-in student's own sheet (their variant when variants are on)",
-    tag="page",
-    responses={200: ("The sheet.", HTML), 303: ("Not logged in: to the login form.", None), **html_errors(404)},
-    headers={303: _REDIRECT},
-)
-def show_sheet() -> Response | tuple[str, int]:
-    from grader.web.sheets import student_sheet
-
-    principal = page_principal()
-    if principal is None:
-        return redirect(url_for("pages.index"), code=303)
-    svc = services()
-    base = svc.catalogue.exercise_set(request.args.get("exercise_set") or svc.settings.default_set)
-    return _render("sheet.html", sheet=student_sheet(base, principal.student_id))
-
-
 @pages.get("/static/<path:filename>")
 @operation("Stylesheet and other static files", tag="page",
            responses={200: ("The file.", {"text/css": {"schema": {"type": "string"}}}), **html_errors(404)})

@@ -248,9 +248,12 @@ def test_exercises_show_prompts_and_schemas_but_never_answers(service: Service):
     ex6 = next(e for e in week10["exercises"] if e["id"] == "ex6")
     assert ex6["points"] == 12 and ex6["prompt"] and ex6["answer_schema"]["type"] == "object"
     text = reply.text
-    for secret in ("published", "errata", "mistakes", "model_answer", "regexes", "concepts", "solution",
-                   "inclusive_window_end", "5+2 = 7"):
+    for secret in ("published", "errata", "mistakes", "model_answer", "regexes", "concepts", '"solution"',
+                   "inclusive_window_end", "5+2 = 7", "hidden_tests", "sheet_test"):
         assert secret not in text, secret
+    # The Python exercise is listed too: its functions and points, never its tests.
+    assert [f["name"] for f in week10["python"]["functions"]]
+    assert week10["python"]["filename"].endswith(".py")
 
 
 def test_template_has_every_exercise_with_empty_values(service: Service):
