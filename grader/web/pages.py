@@ -27,6 +27,7 @@ from grader.web.auth import Principal
 from grader.web.context import services
 from grader.web.errors import BadRequest, Forbidden, WebError
 from grader.web.openapi import HTML, html_errors, operation
+from grader.web.paste_check import check_paste
 from grader.web.service import Upload, submission_filename
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -244,7 +245,17 @@ def submit() -> Response | tuple[str, int]:
             return _index(401, error="Log in with your token first.")
         take_rate_token(principal.student_id)
         upload = _page_upload(pasted, paste_format)
+        uploaded = request.files.get("file")
+        problem = check_paste(pasted, paste_format) if not (uploaded and uploaded.filename) else None
+        if problem is not None and problem.looks_like:
+            # The wrong format chosen: nothing to keep yet, the right one is now selected.
+            return _index(422, error=problem.message, pasted=pasted, paste_format=problem.looks_like)
         outcome = services().submissions.submit(principal.student_id, upload, form.get("idempotency_key") or None)
+        if problem is not None:
+            # Kept as an unreadable attempt (as a file would be), and shown where it goes wrong,
+            # with the text still in the box to mend.
+            return _index(422, error=f"{problem.message} (kept as submission {outcome.submission.id}, unreadable)",
+                          paste_excerpt=problem.excerpt, pasted=pasted, paste_format=paste_format)
     except RequestEntityTooLarge:
         limit = services().settings.max_bytes
         return _index(413, error=f"That submission is too large: the limit is {limit} bytes.")

@@ -204,6 +204,32 @@ def test_the_python_exercise_is_on_the_sheet_with_its_skeleton(real: Service):
     assert real.request("GET", "/api/v1/template?exercise_set=week10&format=python").text == skeleton.text
 
 
+def test_a_paste_in_the_other_format_is_named_and_kept_not_stored(real: Service):
+    browser, student = _logged_in(real)
+    before = len(real.store.submissions_of(student))
+    yaml_text = "exercise_set: week10\nanswers:\n  ex2:\n    close_watermark: '10:05'\n"
+    reply = browser.submit(yaml_text)  # "Pasted text is" says JSON
+    assert reply.status == 422
+    text = html.unescape(reply.text)
+    assert "looks like YAML" in text and 'says JSON' in text
+    assert re.search(r'<option value="yaml"\s+selected>', reply.text)  # switched, one click to grade it
+    assert "close_watermark: &#39;10:05&#39;" in reply.text or "close_watermark: '10:05'" in text  # still in the box
+    assert len(real.store.submissions_of(student)) == before
+    graded = browser.submit(yaml_text, paste_format="yaml")
+    assert graded.status == 303
+
+
+def test_a_syntax_error_in_a_paste_shows_the_line_with_a_caret(real: Service):
+    browser, _ = _logged_in(real)
+    broken = '{"exercise_set": "week10",\n "answers": {"ex2" {"close_watermark": "10:05"}}}'
+    reply = browser.submit(broken)
+    assert reply.status == 422
+    excerpt = html.unescape(re.search(r'<pre class="paste-excerpt"[^>]*>(.*?)</pre>', reply.text, re.S).group(1))
+    line, caret = excerpt.split("\n")
+    assert line == '2 |  "answers": {"ex2" {"close_watermark": "10:05"}}}'
+    assert caret.index("^") == line.index('{"close') and "line 2 column 20" in reply.text
+
+
 def _part_scores(result: dict[str, Any]) -> dict[str, Any]:
     return {ex["id"]: [(p["id"], p["score"]) for p in ex.get("parts", [])] for ex in result["exercises"]}
 

@@ -146,13 +146,18 @@ def test_student_text_and_student_id_are_escaped(service: Service):
 
 
 def test_an_unreadable_paste_is_kept_and_its_error_shown(service: Service):
-    _, token = service.new_student()
+    student, token = service.new_student()
     browser = Browser(service)
     browser.login(token)
     reply = browser.submit('{"answers": {"ex6": [1,,2]}}')
-    page = browser.get(reply.header("Location"))
+    # Shown at once, with the text still in the box to mend; and kept as an unreadable attempt.
+    assert reply.status == 422
+    assert "line 1 column 24: Expecting value" in reply.text
+    assert "[1,,2]" in reply.text
+    [kept] = service.store.submissions_of(student)
+    assert kept.state.value == "rejected" and f"submission {kept.id}" in reply.text
+    page = browser.get(f"/submissions/{kept.id}")
     assert "could not be read" in page.text
-    assert "line 1 column 24: Expecting value" in page.text
 
 
 def test_an_oversize_paste_is_refused_with_a_message(service: Service):
