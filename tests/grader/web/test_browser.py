@@ -1,32 +1,27 @@
-"""The page in a real browser: headless Chromium (Debian's ``chromium``) over DevTools.
+"""The pages in a real browser (Debian's chromium, driven by Playwright; see browser.py).
 
 Logs in, submits the correct example and reads the score off the result page; checks
-that answers written as HTML do not run; leaves screenshots in /tmp (``STREAMGRADE_SCREENSHOT=docs/screenshot.png``
-also refreshes the README's).
+that answers written as HTML do not run; leaves screenshots in the test's temporary
+folder (``make screenshots`` writes the README's under docs/).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.grader.web.cdp import Chromium, Page
+from tests.grader.web import browser as web
 from tests.grader.web.conftest import SAMPLE_SUBMISSION, Service, correct_example, real_grader_works, start_service
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None,
-    reason="Debian's chromium is not installed (apt-get install -y chromium; `make test` installs it)",
-)
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
-RESULT_SCREENSHOT = Path("/tmp/streamgrade-result.png")
-HOME_SCREENSHOT = Path("/tmp/streamgrade-home.png")
-README_SCREENSHOT = Path("/tmp/streamgrade-screenshot.png")
+pytestmark = web.requires_chromium
 
 
 @pytest.fixture(scope="module")
@@ -36,60 +31,58 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    browser = Chromium(tmp_path_factory.mktemp("chromium-profile")).start()
-    try:
-        page = browser.page()
-        yield page
-        page.ws.close()
-    finally:
-        browser.stop()
-
-
-def _login(page: Page, service: Service, token: str) -> None:
-    page.call("Network.clearBrowserCookies")  # a fresh visitor: no login left from another test
-    page.load(url=service.server.url + "/")
-    page.load(f"document.getElementById('token').value = {json.dumps(token)};"
-              "document.querySelector('#login button[type=submit]').click()")
+def chromium() -> Iterator[Browser]:
+    with web.launched() as browser:
+        yield browser
 
 
 def _submit(page: Page, text: str) -> None:
-    page.load(f"document.getElementById('submission').value = {json.dumps(text)};"
-              "document.querySelector('#submit button[type=submit]').click()")
+    """Paste ``text`` into the start page's answer box and press "Grade it"."""
+    page.fill("#submission", text)
+    with page.expect_navigation():
+        page.click("#submit button[type=submit]")
 
 
-def test_a_student_submits_the_correct_example_and_sees_the_score(page: Page, service: Service):
+def test_a_student_submits_the_correct_example_and_sees_the_score(chromium: Browser, service: Service,
+                                                                   tmp_path: Path):
     student, token = service.new_student("student")
-    _login(page, service, token)
-    assert student in page.evaluate("document.querySelector('.who').textContent")
+    page = web.new_page(chromium)
+    web.login(page, service.server.url, token)
+    assert student in page.inner_text(".who")
     _, raw = correct_example()
     _submit(page, raw.decode("utf-8"))
     assert re.fullmatch(r"/submissions/\d+", page.evaluate("location.pathname"))
-    score = float(page.evaluate("document.getElementById('score').textContent"))
-    max_score = float(page.evaluate("document.getElementById('max-score').textContent"))
+    score = float(page.inner_text("#score"))
+    max_score = float(page.inner_text("#max-score"))
     # The correct example earns full marks (from the real grader once it is there; the
     # stand-in gives full marks to any answer, so the page is tested either way).
     assert (score, max_score) == (100, 100)
-    assert "100" in page.evaluate("document.querySelector('main').innerText")
-    page.screenshot(RESULT_SCREENSHOT)
-    assert RESULT_SCREENSHOT.stat().st_size > 10_000
-    # The README's picture: the top of the result page (score and the per-exercise table).
-    page.screenshot(README_SCREENSHOT, width=1000, max_height=760)
-    if os.environ.get("STREAMGRADE_SCREENSHOT"):  # e.g. =docs/screenshot.png to refresh the README's
-        shutil.copyfile(README_SCREENSHOT, os.environ["STREAMGRADE_SCREENSHOT"])
-    page.load(url=service.server.url + "/")
-    assert page.evaluate("document.querySelectorAll('table.history tbody tr').length") == 1
-    page.screenshot(HOME_SCREENSHOT)
+    assert "100" in page.inner_text("main")
+    assert web.screenshot(page, tmp_path / "result.png").stat().st_size > 10_000
+    page.goto(service.server.url + "/")
+    assert page.locator("table.history tbody tr").count() == 1
+    assert web.screenshot(page, tmp_path / "home.png").stat().st_size > 10_000
 
 
-def test_answers_written_as_html_are_shown_as_text_and_never_run(page: Page, service: Service):
+def test_answers_written_as_html_are_shown_as_text_and_never_run(chromium: Browser, service: Service):
     _, token = service.new_student("xss")
-    _login(page, service, token)
+    page = web.new_page(chromium)
+    web.login(page, service.server.url, token)
     payload = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
     _submit(page, json.dumps({**SAMPLE_SUBMISSION, "answers": {"ex1": {"event_time": payload}}}))
     assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.evaluate("document.querySelectorAll('main script, main img[src=x]').length") == 0
-    shown = page.evaluate("document.querySelector('#ex1 table.parts').innerText")
+    assert page.locator("main script, main img[src=x]").count() == 0
+    shown = page.inner_text("#ex1")
     # Shown as text: the stand-in grader echoes the answer as JSON (quotes escaped), the real one as text.
     assert "<script>window.__pwned = 1</script>" in shown
     assert 'onerror="window.__pwned = 2"' in shown.replace('\\"', '"')
+
+
+def test_a_new_page_starts_logged_out(chromium: Browser, service: Service):
+    """Each test's page has its own cookies: a login in one never leaks into the next."""
+    _, token = service.new_student("fresh")
+    first = web.new_page(chromium)
+    web.login(first, service.server.url, token)
+    second = web.new_page(chromium)
+    second.goto(service.server.url + "/")
+    assert second.locator("#login").count() == 1
