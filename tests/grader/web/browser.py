@@ -97,11 +97,15 @@ _OVERFLOW_JS = """() => {
     }
     return false;
   };
+  const sticksOut = (el) => {
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && Math.round(box.right) > limit && !contained(el);
+  };
+  // Name the outermost elements only (a table, not each of its cells).
   const offenders = [];
   for (const el of document.body.querySelectorAll('*')) {
-    const box = el.getBoundingClientRect();
-    if (box.width > 0 && Math.round(box.right) > limit && !contained(el)) {
-      offenders.push(describe(el) + ' (right edge ' + Math.round(box.right) + ' px)');
+    if (sticksOut(el) && !(el.parentElement && el.parentElement !== document.body && sticksOut(el.parentElement))) {
+      offenders.push(describe(el) + ' (right edge ' + Math.round(el.getBoundingClientRect().right) + ' px)');
     }
   }
   return {overflow: root.scrollWidth - limit, width: root.scrollWidth, offenders: offenders.slice(0, 12)};
