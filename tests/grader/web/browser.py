@@ -147,9 +147,12 @@ class Overflow(int):
 _TAP_TARGETS_JS = """(minimum) => {
   const small = [];
   const targets = document.querySelectorAll(
-    'button, input:not([type=hidden]), select, textarea, summary, [role=button], header a, nav a, a.button');
+    'button, input:not([type=hidden]), select, textarea, summary, [role=button], body > header a, nav a');
   for (const el of targets) {
-    const box = el.getBoundingClientRect();
+    // A check box or radio button is pressed through its label: the label is the target.
+    const choice = el.type === 'checkbox' || el.type === 'radio';
+    const target = choice ? (el.closest('label') || (el.labels && el.labels[0]) || el) : el;
+    const box = target.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;  // not shown
     if (box.height < minimum - 0.5 || box.width < minimum - 0.5) {
       const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.name ? '[name=' + el.name + ']' : '')
@@ -164,7 +167,8 @@ _TAP_TARGETS_JS = """(minimum) => {
 
 def small_tap_targets(page: Page, minimum: int = MIN_TAP) -> list[str]:
     """The controls shown on the page (buttons, inputs, selects, links in the header or a nav)
-    that are less than ``minimum`` CSS pixels high or wide, each described for a message."""
+    that are less than ``minimum`` CSS pixels high or wide, each described for a message.  A
+    check box or radio button counts by its label, which is what a thumb presses."""
     return list(page.evaluate(_TAP_TARGETS_JS, minimum))
 
 
