@@ -38,6 +38,12 @@ chromium:
 		echo "installing chromium for the browser test"; \
 		$(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; fi
 
+# The README's pictures of the pages (docs/*.png, 1280 and 390 px wide), taken in Debian's
+# chromium from a service on a temporary SQLite database; commit them when the pages change.
+.PHONY: screenshots
+screenshots: $(VENV)/.test-deps chromium
+	$(BIN)/python -m tests.grader.web.screenshots --out docs
+
 run: $(VENV)/.run-deps sandbox-deps
 	mkdir -p var
 	$(BIN)/streamgrade serve --host $(HOST) --port $(PORT) --db sqlite:///$(CURDIR)/var/streamgrade.db
