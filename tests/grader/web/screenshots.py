@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 #: A classic mistake: the window's end counted as inside the window.
 WRONG_EXAMPLE = EXAMPLES / "window_end_inclusive.json"
-#: Where the instructor's desk lives once it is built; it is skipped while it answers 404.
-DESK_PATHS = ("/desk",)
 WIDTHS = (web.DESKTOP_WIDTH, web.PHONE_WIDTH)
 
 
@@ -82,7 +80,7 @@ def prepare(browser: Browser, service: Service) -> tuple[list[Shot], list[Shot],
     extra = [Shot("login", "/", "visitor"), Shot("result-correct", correct, "student")]
     page.context.close()
     tokens = {"student": token, "instructor": service.instructor}
-    for path in DESK_PATHS:
+    for path in web.DESK_PATHS:
         probe = web.new_page(browser)
         web.login(probe, service.server.url, service.instructor)
         reply = probe.goto(service.server.url + path)

@@ -183,3 +183,16 @@ def test_keyboard_focus_is_visible_on_every_page(chromium: Browser, service: Ser
     focus = web.focus_outline(page, "body > header button.link")
     assert focus["focused"] and focus["visible"], focus
     assert focus["outline_style"] != "none" and focus["outline_width"] >= 2, focus
+
+
+@pytest.mark.parametrize("path", web.DESK_PATHS)
+def test_the_instructors_desk_fits_a_phone_once_it_exists(chromium: Browser, service: Service, path: str):
+    page = web.new_page(chromium, width=web.PHONE_WIDTH)
+    web.login(page, service.server.url, service.instructor)
+    reply = page.goto(service.server.url + path)
+    if reply is None or reply.status == 404:
+        pytest.skip(f"{path} does not answer yet (the instructor's desk is being built)")
+    assert reply.ok, reply.status
+    assert web.horizontal_overflow(page) == 0
+    assert web.unlabelled_inputs(page) == []
+    assert web.small_tap_targets(page) == []
