@@ -196,3 +196,29 @@ def test_the_instructors_desk_fits_a_phone_once_it_exists(chromium: Browser, ser
     assert web.horizontal_overflow(page) == 0
     assert web.unlabelled_inputs(page) == []
     assert web.small_tap_targets(page) == []
+
+
+#: A table too wide for a phone: eight columns of long words.
+_WIDE_TABLE = ("<thead><tr>" + "".join(f"<th>Column{i}</th>" for i in range(8)) + "</tr></thead><tbody><tr>"
+               + "".join(f'<td data-label="Column{i}">watermark_{i}_allowed_lateness</td>' for i in range(8))
+               + "</tr></tbody>")
+
+
+@pytest.mark.parametrize("pattern", ["stacked", "table-scroll"])
+def test_style_css_table_patterns_keep_a_wide_table_inside_a_phone(chromium: Browser, service: Service,
+                                                                   pattern: str):
+    """The two patterns style.css offers every page family: a stacked table (each row a card,
+    each cell headed by its data-label) and a table in a .table-scroll box."""
+    page = _open(chromium, service, None, "/")
+    html = (f'<table class="stacked">{_WIDE_TABLE}</table>' if pattern == "stacked"
+            else '<div class="table-scroll" tabindex="0" role="region" aria-label="Wide">'
+                 f'<table>{_WIDE_TABLE}</table></div>')
+    page.evaluate("(html) => document.querySelector('main').insertAdjacentHTML('afterbegin', html)", html)
+    assert web.horizontal_overflow(page) == 0
+    if pattern == "stacked":
+        label = page.evaluate("getComputedStyle(document.querySelector('table.stacked td'), '::before').content")
+        assert label == '"Column0"'
+    else:
+        box = page.evaluate("(() => { const b = document.querySelector('.table-scroll');"
+                            " return [b.scrollWidth, b.clientWidth]; })()")
+        assert box[0] > box[1]  # the table is wider than the box, which scrolls
