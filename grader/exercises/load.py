@@ -352,6 +352,7 @@ def _exercise_value(raw: Mapping[str, Any], file: str) -> Exercise:
             model=freeze(m["model"]) if "model" in m else None,
             given=freeze(m.get("given")),
             credit=float(m.get("credit", 0)),
+            title=" ".join(str(m["title"]).split()) if m.get("title") else None,
         )
         for m in raw.get("mistakes", ())
     )

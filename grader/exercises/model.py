@@ -8,6 +8,7 @@ Canonical answers are not here: :mod:`grader.solutions` computes them.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,7 +195,10 @@ class Mistake:
     ``grader.solutions.solve_part(..., model=mistake.model)`` gives the answer the
     mistake produces.  ``given`` is instead a literal wrong answer, for parts no engine
     run describes.  ``feedback`` is a template with ``{placeholders}``; ``credit`` is the
-    fraction of the part's points an answer matching the mistake still earns.
+    fraction of the part's points an answer matching the mistake still earns.  ``title`` is
+    the mistake's name in a few words for a student ("The window's end counted in"); it is
+    optional, so a set written before it existed still loads, and :attr:`heading` falls
+    back to the description's first clause: a page never has to show ``code``.
     """
 
     code: str
@@ -204,10 +208,19 @@ class Mistake:
     model: Mapping[str, Any] | None = None
     given: Any = None
     credit: float = 0.0
+    title: str | None = None
 
     @property
     def runnable(self) -> bool:
         return self.model is not None
+
+    @property
+    def heading(self) -> str:
+        """The title, or the description up to its first colon or full stop (never the code)."""
+        if self.title:
+            return self.title
+        first = re.split(r"(?<=[^.]{12})[:.]\s", " ".join(self.description.split()), maxsplit=1)[0].rstrip(".")
+        return first[:1].upper() + first[1:] if first else self.code.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
