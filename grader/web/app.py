@@ -27,7 +27,7 @@ from werkzeug.routing import IntegerConverter
 from grader.errors import GraderError
 from grader.grading import GRADER_VERSION, grade_bytes
 from grader.sandbox import default_sandbox
-from grader.web import sheet_page
+from grader.web import result_page, sheet_page
 from grader.web.api import api, health
 from grader.web.auth import Roster
 from grader.web.catalogue import Catalogue
@@ -43,7 +43,7 @@ WEB_DIR = Path(__file__).resolve().parent
 # Room for multipart framing and the page's other form fields around a submission of max_bytes.
 FORM_OVERHEAD = 16 * 1024
 #: Modules whose routes join the ``pages`` blueprint when imported (one page family each).
-PAGE_ROUTES = (sheet_page,)
+PAGE_ROUTES = (sheet_page, result_page)
 
 # Scripts only from the service's own files (no inline script, no eval): the pages work without
 # them and are better with them (the answer form's rows and draft).

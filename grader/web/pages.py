@@ -278,30 +278,6 @@ def _page_upload(pasted: str, paste_format: str) -> Upload:
     return Upload(raw, "submission" + PASTE_SUFFIX[paste_format], chosen)
 
 
-@pages.get("/submissions/<id:submission_id>")
-@operation(
-    "The result page of one of the caller's submissions",
-    tag="page",
-    responses={200: ("The result.", HTML), 303: ("Not logged in: to the login form.", None), **html_errors(404)},
-    headers={303: _REDIRECT},
-)
-def show_submission(submission_id: int) -> Response | tuple[str, int]:
-    principal = page_principal()
-    if principal is None:
-        return redirect(url_for("pages.index"), code=303)
-    svc = services()
-    found = svc.submissions.submission_for(submission_id, principal.student_id, any_student=principal.is_instructor)
-    document = svc.submissions.document(found)
-    timeline = None
-    if found.exercise_set in svc.catalogue.set_ids():
-        from grader.web.sheets import graded_set
-
-        base = svc.catalogue.exercise_set(found.exercise_set)
-        timeline = svc.timelines.data_uri(graded_set(base, found.student_id))
-    return _render("submission.html", submission=document, timeline_svg_uri=timeline,
-                   show_json=json.dumps(document, indent=2, ensure_ascii=False))
-
-
 @pages.get("/static/<path:filename>")
 @operation("Stylesheet and other static files", tag="page",
            responses={200: ("The file.", {"text/css": {"schema": {"type": "string"}}}), **html_errors(404)})

@@ -104,26 +104,27 @@ def test_a_bad_setting_stops_the_app_with_a_clear_message(tmp_path: Path):
         _app(tmp_path, STREAMGRADE_RATE_BURST="many")
 
 
-def test_the_sheet_timeline_is_drawn_by_the_engine_and_shown_as_an_image(app: Flask):
+def test_each_window_exercise_timeline_is_drawn_by_the_engine_and_shown_as_an_image(app: Flask):
     # The real drawing: no module is patched in (an earlier test injected a fake and the
     # page never drew the real one).
     import base64
     import re
 
-    from grader.web.timeline import sheet_svg
+    from grader.solutions.diagrams import drawable_exercises
+    from grader.web.timeline import exercise_svg
 
     services = app.extensions["streamgrade"]
     week10 = services.catalogue.exercise_set("week10")
-    svg = sheet_svg(week10)
-    assert svg.startswith("<svg") and "e7" in svg and "10:05" in svg
+    svg = exercise_svg(week10, "ex6")
+    assert svg.startswith("<svg") and "e6" in svg and "10:05" in svg
     token = services.roster.add("s1")
     client = app.test_client()
     reply = client.post("/api/v1/submissions", json=SAMPLE_SUBMISSION, headers={"Authorization": f"Bearer {token}"})
     client.set_cookie("sg_token", token)
     page = client.get(f"/submissions/{reply.json['id']}").get_data(as_text=True)
-    found = re.search(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
-    assert found, "the result page shows no timeline"
-    assert base64.b64decode(found.group(1)).decode() == svg
+    found = re.findall(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(found) == len(drawable_exercises(week10)), "a timeline per window exercise"
+    assert svg in [base64.b64decode(f).decode() for f in found]
     assert "<svg" not in page  # inside <img>, never inline: an SVG there cannot run a script
 
 
@@ -136,10 +137,10 @@ def test_a_timeline_that_cannot_be_drawn_leaves_the_page_without_one(app: Flask,
     def broken(*args, **kwargs):
         raise ValueError("nothing to draw")
 
-    monkeypatch.setattr(timeline, "svg_timeline", broken)
+    monkeypatch.setattr(timeline, "exercise_diagram", broken)
     services = app.extensions["streamgrade"]
     with caplog.at_level(logging.ERROR):
-        assert timeline.Timelines().data_uri(services.catalogue.exercise_set("week10")) is None
+        assert timeline.Timelines().data_uri(services.catalogue.exercise_set("week10"), "ex6") is None
     assert "could not draw the timeline" in caplog.text
 
 
