@@ -122,14 +122,16 @@ def result_view(document: Mapping[str, Any], exercise_set: ExerciseSet | None,
 
 
 def diagnoses_of(exercise_set: ExerciseSet) -> dict[str, Diagnosis]:
-    """Every mistake of the set by code, as a title and its description."""
+    """Every mistake of the set as a title and its description, by ``exercise/code`` (a code's words
+    may differ between exercises) and by code alone (the first exercise's)."""
     found: dict[str, Diagnosis] = {}
     for exercise in exercise_set.exercises:
         for mistake in exercise.mistakes:
             description = " ".join(mistake.description.split())
             # A set without titles is headed by its description: said once, not twice.
             explanation = "" if description.rstrip(".") == mistake.heading.rstrip(".") else description
-            found.setdefault(mistake.code, Diagnosis(mistake.heading, explanation))
+            found[f"{exercise.id}/{mistake.code}"] = diagnosis = Diagnosis(mistake.heading, explanation)
+            found.setdefault(mistake.code, diagnosis)
     return found
 
 
@@ -143,7 +145,7 @@ def _exercise(ex: Mapping[str, Any], exercise_set: ExerciseSet | None, known: Ma
               timeline: str | None, tests: Mapping[str, Any] | None) -> ExerciseView:
     exercise_id = str(ex.get("id"))
     codes = [str(c) for c in ex.get("diagnosis") or ()]
-    diagnoses = [known.get(c) or Diagnosis(humane_code(c), "") for c in codes]
+    diagnoses = [known.get(f"{exercise_id}/{c}") or known.get(c) or Diagnosis(humane_code(c), "") for c in codes]
     names = {c: d.title for c, d in zip(codes, diagnoses, strict=True)}
     settled = _settlement(ex.get("settlement"))
     raw_parts = [p for p in ex.get("parts") or () if isinstance(p, Mapping)]

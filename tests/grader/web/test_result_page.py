@@ -201,3 +201,89 @@ def test_a_python_result_shows_each_function_with_its_tests_and_counterexample(s
             assert re.search(r"\b\d\d:\d\d\b", text), text  # times in the sheet's notation
             assert "datetime" not in text and "Decimal(" not in text
     assert "window_end_inclusive" not in page
+
+
+# -- the student's own variant ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def variant_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    yield from start_service("sqlite", tmp_path_factory.mktemp("result-variants"),
+                             env={"STREAMGRADE_TEST_REAL_GRADER": "1", "STREAMGRADE_VARIANTS": "1"})
+
+
+def test_the_timeline_is_drawn_for_the_students_own_variant(variant_service: Service, week10):
+    from grader.variants.generate import variant_for
+    from grader.web.timeline import exercise_svg
+
+    images = {}
+    for prefix in ("va", "vb"):
+        student, token = variant_service.new_student(prefix)
+        own = variant_for(week10, student).exercise_set
+        doc = _submit(variant_service, token, _answers_doc(canonical_answers(own)))
+        [found] = re.findall(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
+                             _section(_page(variant_service, token, doc["id"]), "ex6"))
+        images[prefix] = base64.b64decode(found).decode()
+        assert images[prefix] == exercise_svg(own, "ex6")
+    assert images["va"] != images["vb"]
+
+
+# -- the view model alone (no server) ---------------------------------------------------------------
+
+
+def _graded_document(week10, answers: dict[str, Any]) -> dict[str, Any]:
+    from grader.grading import grade_bytes
+
+    return grade_bytes(_answers_doc(answers), "submission.json", "s-view", "week10").to_dict()
+
+
+def test_no_diff_and_no_expected_where_the_document_carries_no_expected_value(week10):
+    from grader.web.result_view import result_view
+
+    answers = canonical_answers(week10)
+    answers["ex6"]["rows"] = answers["ex6"]["rows"][1:]
+    doc = _graded_document(week10, answers)
+    for exercise in doc["exercises"]:
+        for part in exercise["parts"]:
+            part.pop("expected", None)  # as a set that hides expected values writes it
+    view = result_view(doc, week10)
+    parts = [p for ex in view.exercises for p in ex.parts]
+    assert all(p.diff is None and not p.has_expected for p in parts)
+
+
+def test_a_code_quoted_in_feedback_reads_as_the_mistakes_title(week10):
+    from grader.web.result_view import result_view
+
+    doc = {"exercises": [{"id": "ex6", "status": "incorrect", "score": 0, "max_score": 12,
+                          "diagnosis": ["inclusive_window_end"],
+                          "feedback": ["This answer matches a known mistake (inclusive_window_end)."],
+                          "parts": [{"id": "rows", "status": "incorrect", "score": 0, "max_score": 12,
+                                     "given": [], "feedback": ["This answer matches a known mistake "
+                                                               "(inclusive_window_end)."]}]}]}
+    [exercise] = result_view(doc, week10).exercises
+    shown = [*exercise.feedback, *exercise.parts[0].feedback, *(d.title for d in exercise.diagnoses)]
+    assert shown and not any("inclusive_window_end" in line for line in shown)
+    assert exercise.feedback == ()  # the exercise's line repeats the part's: said once, at the part
+
+
+def test_a_mistake_title_in_the_data_heads_its_diagnosis_and_a_set_without_one_still_shows_words(tmp_path):
+    import shutil
+
+    import yaml
+
+    from grader.exercises.load import load_exercise_set
+    from grader.web.result_view import diagnoses_of
+
+    folder = tmp_path / "week10"
+    shutil.copytree(load_named_set("week10").path, folder)
+    raw = yaml.safe_load((folder / "ex06.yaml").read_text())
+    raw["mistakes"][0]["title"] = "The window's end counted in"
+    (folder / "ex06.yaml").write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
+    titled = diagnoses_of(load_exercise_set(folder))
+    assert titled[f"ex6/{raw['mistakes'][0]['code']}"].title == "The window's end counted in"
+    plain = load_named_set("week10")
+    headings = diagnoses_of(plain)
+    for exercise in plain.exercises:  # no title in the data: the description's words, never the code
+        for mistake in exercise.mistakes:
+            title = headings[f"{exercise.id}/{mistake.code}"].title
+            assert title and mistake.code not in title and " " in title
