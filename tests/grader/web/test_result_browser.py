@@ -94,6 +94,6 @@ def test_the_result_page_fits_a_phone(chromium: Browser, service: Service, resul
     assert web.horizontal_overflow(page) == 0
     assert web.small_tap_targets(page) == []
     # Answer and expected text is never crushed into a sliver of a column.
-    narrow = page.evaluate("""() => [...document.querySelectorAll('.answers dd, .row-diff td')]
+    narrow = page.evaluate("""() => [...document.querySelectorAll('.answers dd, .row-diff td.mark')]
         .map((el) => el.getBoundingClientRect().width).filter((w) => w > 0 && w < 120).length""")
     assert narrow == 0
