@@ -6,15 +6,13 @@ statistics and histogram, in percent of its points.  The statistics are over the
 standings the gradebook keeps (one per student and assignment under the policy), so a
 student who uploaded ten times counts once.  :func:`summarize` computes them as data
 (:class:`BatchSummary`), :func:`render_summary` makes text of them and
-:func:`write_histogram` draws each assignment's histogram as a PNG (written here with
-``zlib`` and ``struct``, no imaging library) or as SVG, chosen by the file's suffix.
+:func:`write_histogram` draws each assignment's histogram as a PNG or as SVG, chosen by the
+file's suffix (:mod:`grader.reports.histogram` draws them with matplotlib).
 """
 
 from __future__ import annotations
 
 import statistics
-import struct
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from typing import Any
 
 from grader.attempts import Assignment, Attempt, Counted, Standing, parse_policy, standings
 from grader.exercises.model import AttemptPolicy
+from grader.reports.histogram import histogram_png, histogram_svg
 from grader.reports.text import clean
 from grader.results import GradeResult, Status, round_score
 
@@ -332,127 +331,6 @@ def _counted(title: str, counts: Sequence[tuple[str, int]]) -> list[str]:
     return [title, *(f"{indent}{clean(code):<{width}}  {count:>5}" for code, count in counts)]
 
 
-# -- the histogram image ------------------------------------------------------------------------------
-
-# A 3x5 pixel font for the axis labels: digits, '-' and '%'.
-_GLYPHS = {
-    "0": ("111", "101", "101", "101", "111"), "1": ("010", "110", "010", "010", "111"),
-    "2": ("111", "001", "111", "100", "111"), "3": ("111", "001", "111", "001", "111"),
-    "4": ("101", "101", "111", "001", "001"), "5": ("111", "100", "111", "001", "111"),
-    "6": ("111", "100", "111", "101", "111"), "7": ("111", "001", "010", "010", "010"),
-    "8": ("111", "101", "111", "101", "111"), "9": ("111", "101", "111", "001", "111"),
-    "-": ("000", "000", "111", "000", "000"), ".": ("000", "000", "000", "000", "010"),
-    "%": ("101", "001", "010", "100", "101"), " ": ("000", "000", "000", "000", "000"),
-}
-_WHITE = (255, 255, 255)
-_INK = (40, 40, 40)
-_BAR = (70, 120, 190)
-_GRID = (225, 225, 225)
-
-
-class _Canvas:
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(_WHITE) * (width * height))
-
-    def rect(self, x0: int, y0: int, x1: int, y1: int, color: tuple[int, int, int]) -> None:
-        x0, x1 = max(0, min(x0, x1)), min(self.width, max(x0, x1))
-        y0, y1 = max(0, min(y0, y1)), min(self.height, max(y0, y1))
-        if x0 >= x1:
-            return
-        row = bytes(color) * (x1 - x0)
-        for y in range(y0, y1):
-            start = 3 * (y * self.width + x0)
-            self.pixels[start:start + len(row)] = row
-
-    def text(self, x: int, y: int, text: str, scale: int = 2, color: tuple[int, int, int] = _INK) -> None:
-        for i, char in enumerate(text):
-            glyph = _GLYPHS.get(char, _GLYPHS[" "])
-            for gy, bits in enumerate(glyph):
-                for gx, bit in enumerate(bits):
-                    if bit == "1":
-                        px, py = x + (4 * i + gx) * scale, y + gy * scale
-                        self.rect(px, py, px + scale, py + scale, color)
-
-    def png(self) -> bytes:
-        raw = b"".join(b"\x00" + bytes(self.pixels[3 * y * self.width: 3 * (y + 1) * self.width])
-                       for y in range(self.height))
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)
-        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + \
-            _chunk(b"IEND", b"")
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def _text_width(text: str, scale: int) -> int:
-    return (4 * len(text) - 1) * scale
-
-
-def histogram_png(counts: Sequence[int], *, width: int = 640, height: int = 360) -> bytes:
-    """A bar chart of ``counts`` as PNG bytes: bins labelled 0-10 ... 90-100 (% of the maximum), counts on top."""
-    canvas = _Canvas(width, height)
-    left, right, top, bottom = 48, 16, 24, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(counts, default=0) or 1
-    for k in range(5):  # horizontal grid lines at quarters of the peak, labelled
-        y = top + plot_h - plot_h * k // 4
-        canvas.rect(left, y, left + plot_w, y + 1, _GRID)
-        label = str(round(peak * k / 4))
-        canvas.text(left - 6 - _text_width(label, 2), y - 5, label)
-    n = max(len(counts), 1)
-    slot = plot_w / n
-    for i, count in enumerate(counts):
-        x0 = left + round(i * slot) + 3
-        x1 = left + round((i + 1) * slot) - 3
-        y0 = top + plot_h - round(plot_h * count / peak)
-        canvas.rect(x0, y0, x1, top + plot_h, _BAR)
-        label = f"{100 * i // n}-{100 * (i + 1) // n}"
-        canvas.text((x0 + x1 - _text_width(label, 2)) // 2, top + plot_h + 8, label)
-        if count:
-            c = str(count)
-            canvas.text((x0 + x1 - _text_width(c, 2)) // 2, max(0, y0 - 13), c)
-    canvas.rect(left, top, left + 1, top + plot_h + 1, _INK)  # axes
-    canvas.rect(left, top + plot_h, left + plot_w, top + plot_h + 1, _INK)
-    canvas.text(left + plot_w - _text_width("%", 2), height - 12, "%")
-    return canvas.png()
-
-
-def histogram_svg(counts: Sequence[int], *, max_score: float = 100, title: str = "Total scores",
-                  width: int = 640, height: int = 360) -> str:
-    """The same bar chart as SVG text, with the bins labelled in points."""
-    from xml.sax.saxutils import escape
-
-    left, right, top, bottom = 48, 16, 32, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(counts, default=0) or 1
-    n = max(len(counts), 1)
-    slot = plot_w / n
-    labels = bin_labels(max_score, len(counts)) if counts else []
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{escape(title)}</text>']
-    for k in range(5):
-        y = top + plot_h - plot_h * k / 4
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e1e1e1"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{round(peak * k / 4)}</text>')
-    for i, count in enumerate(counts):
-        x = left + i * slot + 3
-        h = plot_h * count / peak
-        out.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot - 6:.1f}" height="{h:.1f}" '
-                   f'fill="#4678be"><title>{escape(labels[i])}: {count}</title></rect>')
-        cx = left + (i + 0.5) * slot
-        out.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(labels[i])}</text>')
-        if count:
-            out.append(f'<text x="{cx:.1f}" y="{top + plot_h - h - 4:.1f}" text-anchor="middle">{count}</text>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#282828"/>')
-    out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#282828"/>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
 def histogram_paths(summary: BatchSummary, path: str | Path) -> dict[Assignment, Path]:
     """Where each assignment's histogram goes: the sheet's at ``path``, the Python exercise's beside it
     (``book.histogram.png`` -> ``book.histogram.python.png``)."""
@@ -473,9 +351,10 @@ def write_histogram(summary: BatchSummary, path: str | Path) -> dict[Assignment,
     for part in summary.assignments:
         target = paths[part.assignment]
         target.parent.mkdir(parents=True, exist_ok=True)
+        plural = "s" if part.students != 1 else ""
+        title = f"{part.assignment.title}: total scores of {part.students} student{plural}"
         if target.suffix.lower() == ".svg":
-            target.write_text(histogram_svg(part.histogram, max_score=100,
-                                            title=f"{part.assignment.title}: total scores, %"), encoding="utf-8")
+            target.write_text(histogram_svg(part.histogram, max_score=part.max_score, title=title), encoding="utf-8")
         else:
-            target.write_bytes(histogram_png(part.histogram))
+            target.write_bytes(histogram_png(part.histogram, max_score=part.max_score, title=title))
     return paths
