@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test lint bench clean sandbox-deps chromium
+.PHONY: run test lint bench clean sandbox-deps chromium plantuml
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ chromium:
 		echo "installing chromium for the browser test"; \
 		$(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; fi
 
+# The slide-18 PlantUML is checked (and rendered) by Debian's plantuml, not a structural fallback.
+plantuml:
+	@if ! command -v plantuml >/dev/null; then \
+		echo "installing plantuml for the diagram test"; \
+		$(APT) update -qq && $(APT) install -y -qq plantuml >/dev/null; fi
+
 # The README's pictures of the pages (docs/*.png, 1280 and 390 px wide), taken in Debian's
 # chromium from a service on a temporary SQLite database; commit them when the pages change.
 .PHONY: screenshots
@@ -50,7 +56,7 @@ run: $(VENV)/.run-deps sandbox-deps
 
 # The suite uses the local PostgreSQL server when it answers (tests that need it say
 # clearly when they skip), and runs `streamgrade verify` on the exercise data.
-test: $(VENV)/.test-deps sandbox-deps chromium
+test: $(VENV)/.test-deps sandbox-deps chromium plantuml
 	$(BIN)/ruff check .
 	@if [ -z "$$STREAMGRADE_PG_DSN" ] && $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_DSN)', connect_timeout=2).close()" 2>/dev/null; then \
 		echo "PostgreSQL answers at $(PG_DSN): its tests use it"; \
