@@ -21,11 +21,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from grader.attempts import Assignment, layout_of
-from grader.reports.gradebook import render_gradebook
-from grader.results import round_score
 from grader.web.auth import Principal, bearer_token
 from grader.web.context import services
+from grader.web.desk_data import gradebook as build_gradebook
 from grader.web.errors import (
     BadRequest,
     Forbidden,
@@ -325,22 +323,9 @@ def register() -> tuple[Response, int]:
 def gradebook() -> Response:
     require_instructor()
     svc = services()
-    set_id = request.args.get("exercise_set") or svc.settings.default_set
-    exercise_set = svc.catalogue.exercise_set(set_id)
-    students = [e.student_id for e in svc.store.roster() if e.role is Role.STUDENT]
-    book = svc.submissions.standings(set_id)
-    # The columns this gradebook had before attempts were counted, kept for the scripts that read
-    # them: the student's latest graded submission, and the sheet's maximum under its old name.
-    extra: dict[str, dict[str, object]] = {}
-    for s in book:
-        cells = extra.setdefault(s.student_id, {"submission_id": "", "submitted_at": "", "max_score": ""})
-        if s.last and (not cells["submission_id"] or s.last[1] > cells["submission_id"]):
-            cells["submitted_at"], cells["submission_id"] = s.last
-        if s.assignment is Assignment.SHEET:
-            cells["max_score"] = round_score(s.max_score)
-    text = render_gradebook(book, layout_of(exercise_set), roster=students, exercise_set=set_id, extra=extra)
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{set_id}-gradebook.csv"'})
+    book = build_gradebook(svc, request.args.get("exercise_set") or svc.settings.default_set)
+    return Response(book.csv, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{book.exercise_set}-gradebook.csv"'})
 
 
 @api.post("/instructor/regrade")

@@ -32,6 +32,7 @@ from grader.web.api import api, health
 from grader.web.auth import Roster
 from grader.web.catalogue import Catalogue
 from grader.web.context import EXTENSION, Services
+from grader.web.desk import desk
 from grader.web.pages import page_error, pages
 from grader.web.ratelimit import TokenBucketLimiter
 from grader.web.service import GradeFunction, SubmissionService
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, grade: GradeFunction 
     app.register_blueprint(api)
     app.register_blueprint(health)
     app.register_blueprint(pages)
+    app.register_blueprint(desk)
     _register_error_handlers(app)
     app.after_request(_security_headers)
     return app
@@ -141,7 +143,7 @@ def _sandbox_probe() -> Callable[[], dict[str, Any]]:
 # -- errors ------------------------------------------------------------------------------------------
 
 def _is_page() -> bool:
-    return request.blueprint == "pages"
+    return request.blueprint in ("pages", "desk")
 
 
 def _error(status: int, message: str, extra: Mapping[str, Any] | None = None,

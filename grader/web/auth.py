@@ -21,12 +21,14 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from grader.web.errors import BadRequest, Conflict
-from grader.web.records import Role
+from grader.web.errors import BadRequest, Conflict, NotFound
+from grader.web.records import Role, RosterEntry
 from grader.web.store import Store
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 128
+#: The stored token hash of a revoked entry starts so (a real hash is hex, so none matches it).
+REVOKED_PREFIX = "revoked:"
 # Student ids are shown in pages, CSV files and logs: printable, no spaces, at most 64 characters.
 _STUDENT_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,64}$")
 
@@ -89,6 +91,23 @@ class Roster:
         if not self.store.add_roster_entry_if_absent(student_id, Role.STUDENT, token_hash(token)):
             raise Conflict(f"student id {student_id!r} is already registered; ask your instructor for its token")
         return token
+
+    def reissue(self, student_id: str) -> str:
+        """A new token for someone on the roster (same role); the old token stops working at once."""
+        entry = self._entry(student_id)
+        return self.add(entry.student_id, entry.role)
+
+    def revoke(self, student_id: str) -> None:
+        """Take away someone's token: their submissions stay, nobody can log in as them until a
+        reissue.  The stored hash becomes a value no token hashes to (hashes are hex)."""
+        entry = self._entry(student_id)
+        self.store.put_roster_entry(entry.student_id, entry.role, REVOKED_PREFIX + new_token())
+
+    def _entry(self, student_id: str) -> RosterEntry:
+        entry = next((e for e in self.store.roster() if e.student_id == student_id), None)
+        if entry is None:
+            raise NotFound(f"{student_id!r} is not on the roster")
+        return entry
 
     def authenticate(self, token: str | None) -> Principal | None:
         """The principal of a token, or ``None`` for a missing or unknown token."""

@@ -16,6 +16,10 @@ row and completes it.
 
 Results are never changed once written.  A regrade is a new row of ``sg_regrades``; an
 instructor's decision on an answer is a new row of ``sg_settlements`` with who and why.
+
+Over 600 lines because every query of every table goes through the one connection,
+dialect and retry handling of :class:`Store`; the next split is a module per table
+(roster, submissions, reviews) over a shared connection class.
 """
 
 from __future__ import annotations
@@ -425,6 +429,17 @@ class Store:
             rows = self._all(f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions WHERE student_id = ? "
                              "AND id < ? "
                              "ORDER BY id DESC LIMIT ?", (student_id, before, limit))
+        return [_submission(r) for r in rows]
+
+    @_guarded
+    def recent_submissions(self, *, exercise_set: str | None = None, student_id: str | None = None,
+                           before: int | None = None, limit: int = 50) -> list[Submission]:
+        """Any student's submissions, newest first, by set and student when given (the desk's browser)."""
+        tests = [(c, v) for c, v in (("exercise_set = ?", exercise_set), ("student_id = ?", student_id),
+                                     ("id < ?", before)) if v not in (None, "")]
+        where = " AND ".join(["1 = 1", *(c for c, _ in tests)])
+        rows = self._all(f"SELECT {_SUMMARY_COLUMNS}, result_json FROM sg_submissions WHERE {where} "
+                         "ORDER BY id DESC LIMIT ?", (*(v for _, v in tests), limit))
         return [_submission(r) for r in rows]
 
     @_guarded
