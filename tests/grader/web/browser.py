@@ -38,7 +38,7 @@ DESKTOP_WIDTH = 1280
 MIN_TAP = 44
 #: The instructor's desk pages the phone tests and the screenshots visit once they answer
 #: (a path that is still a 404 is skipped, so the desk joins as it is built).
-DESK_PATHS = ("/desk",)
+DESK_PATHS = ("/desk", "/desk/statistics", "/desk/reviews", "/desk/regrade", "/desk/roster", "/desk/submissions")
 
 
 def _missing() -> str | None:
