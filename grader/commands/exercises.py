@@ -205,15 +205,21 @@ def verify_command(fmt: str, set_names: tuple[str, ...], examples_dir: Path | No
 
 @click.command("diagram")
 @click.argument("exercise_id", metavar="EX")
-@click.option("--format", "fmt", type=click.Choice(["puml", "svg"]), default="puml", show_default=True,
-              help="puml: PlantUML source (the slide-18 diagram); svg: a timeline, no Java needed.")
+@click.option("--format", "fmt", type=click.Choice(["puml", "svg", "png"]), default="puml", show_default=True,
+              help="puml: PlantUML source (the slide-18 diagram); svg: a picture; png: a picture "
+                   "(needs --renderer plantuml).")
+@click.option("--renderer", type=click.Choice(["builtin", "plantuml"]), default="builtin", show_default=True,
+              help="builtin: the engine's own SVG timeline, no Java needed; plantuml: the .puml drawn by "
+                   "PlantUML (svg or png). Without plantuml an svg falls back to the builtin one with a warning; "
+                   "a png is exit 2.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to FILE instead of standard output.")
 @click.option("--set", "set_name", default=DEFAULT_SET, show_default=True, help="Exercise set name or folder.")
-def diagram_command(exercise_id: str, fmt: str, output: Path | None, set_name: str) -> None:
+def diagram_command(exercise_id: str, fmt: str, renderer: str, output: Path | None, set_name: str) -> None:
     """Draw the engine runs behind a window exercise (ex11: the slide-18 late-data diagram)."""
     from grader.solutions.diagrams import exercise_diagram
     from grader.solutions.job import SolutionError
+    from grader.solutions.plantuml_render import RenderError, render_plantuml
     from grader.solutions.render import canonical_exercise_id
 
     exercise_set = set_argument(set_name)
@@ -221,20 +227,32 @@ def diagram_command(exercise_id: str, fmt: str, output: Path | None, set_name: s
     if ex_id not in exercise_set.exercise_ids:
         raise UsageProblem(f"no exercise {exercise_id!r} in {exercise_set.id}; exercises: "
                            f"{', '.join(exercise_set.exercise_ids)}")
+    if fmt == "png" and renderer == "builtin":
+        raise UsageProblem("--format png needs --renderer plantuml (the builtin renderer draws svg)")
     try:
-        text = exercise_diagram(exercise_set, ex_id, fmt)
+        if fmt == "puml" or renderer == "builtin":
+            data = exercise_diagram(exercise_set, ex_id, fmt).encode("utf-8")
+        else:
+            source = exercise_diagram(exercise_set, ex_id, "puml")
+            try:
+                data = render_plantuml(source, fmt)
+            except RenderError as exc:
+                if fmt == "png":
+                    raise UsageProblem(str(exc)) from None
+                click.echo(f"warning: {exc}; drawing the builtin SVG instead", err=True)
+                data = exercise_diagram(exercise_set, ex_id, "svg").encode("utf-8")
     except KeyError as exc:
         raise UsageProblem(str(exc.args[0])) from None
     except SolutionError as exc:
         raise UsageProblem(exc.message) from None
     if output is None:
-        click.echo(text, nl=False)
+        click.get_binary_stream("stdout").write(data)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(data)
     except OSError as exc:
         raise UsageProblem(f"{output}: cannot write: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output} ({fmt}, {exercise_set.id} {ex_id})", err=True)
+    click.echo(f"wrote {output} ({fmt}, {renderer}, {exercise_set.id} {ex_id})", err=True)
 
 
 def register(group: click.Group) -> None:
