@@ -10,6 +10,7 @@ often the class made it).
 
 from __future__ import annotations
 
+import base64
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -59,7 +60,9 @@ class AssignmentStats:
     assignment: str
     total: ItemStats
     items: tuple[ItemStats, ...]
-    histogram_svg: str
+    #: The histogram as an ``<img>`` data URI: an inline SVG's style attributes would be refused
+    #: by the page's CSP (no inline styles) and draw black, and an image cannot run scripts.
+    histogram_uri: str
     diagnoses: tuple[tuple[str, str, int], ...]   # (exercise id, the mistake's title, count)
 
 
@@ -135,9 +138,10 @@ def assignment_stats(svc: Services, set_id: str) -> list[AssignmentStats]:
         percents = [100 * t / max_score if max_score else 0 for t in totals]
         label = "Sheet" if assignment is Assignment.SHEET else "Python exercise"
         svg = histogram_svg(histogram_bins(percents, 100), max_score=max_score,
-                            title=f"{set_id} {label.lower()}: {len(kept)} students")
+                            title=f"{set_id} {label.lower()}: {len(kept)} student{'s' if len(kept) != 1 else ''}")
         codes = tuple(d for d in diagnoses if (d[0] in titles) == (assignment is Assignment.SHEET))
-        found.append(AssignmentStats(label, total, tuple(items), svg, codes[:10]))
+        uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        found.append(AssignmentStats(label, total, tuple(items), uri, codes[:10]))
     return found
 
 

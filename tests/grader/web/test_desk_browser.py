@@ -43,6 +43,9 @@ def test_an_instructor_settles_regrades_and_downloads_by_clicking(service: Servi
     assert web.horizontal_overflow(page) == 0
     result = service.request("GET", f"/api/v1/submissions/{submission['id']}", token=service.instructor).json
     assert next(e for e in result["exercises"] if e["id"] == "ex1")["settlement"]["reason"] == f"fine {tag}"
+    page.goto(service.server.url + "/desk/statistics")
+    histogram = page.locator(".histogram img").first
+    assert histogram.evaluate("img => img.complete && img.naturalWidth") > 0
     page.goto(service.server.url + "/desk/regrade")
     page.click("#regrade button[type=submit]")
     assert "Regraded" in page.text_content("#regrade-report")
