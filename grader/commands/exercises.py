@@ -10,6 +10,7 @@ or exercise, bad exercise data, an exercise with nothing to draw) is a
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -246,7 +247,11 @@ def diagram_command(exercise_id: str, fmt: str, renderer: str, output: Path | No
     except SolutionError as exc:
         raise UsageProblem(exc.message) from None
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        if fmt == "png":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+        else:
+            click.echo(data.decode("utf-8"), nl=False)
         return
     try:
         output.write_bytes(data)
